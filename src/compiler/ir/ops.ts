@@ -1,0 +1,286 @@
+/**
+ * The operations of ohmic's IR: one `OpKind` string per operation and one attribute
+ * interface per kind, tied together by {@link OpAttrs}. A node is `{op, attrs}` with
+ * `attrs: OpAttrs[op]`, so switching on `node.op` narrows `node.attrs` (see
+ * `graph.ts`).
+ *
+ * Layout conventions (every frontend converts to these):
+ * - Activations are batch-first; axis 0 is the batch and is never reshaped, moved
+ *   or reduced. Images are NHWC (`[batch, height, width, channels]`), sequences
+ *   are `[batch, time, features]`.
+ * - Constant tensors ({@link ConstTensor}) are row-major float32.
+ * - Axes stored in attributes are non-negative and count the batch axis
+ *   (so the channel axis of an NHWC tensor is 3). Frontends normalise negative axes.
+ *
+ * @packageDocumentation
+ */
+
+/** A constant (weight) tensor: row-major float32 data and its shape. */
+export interface ConstTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/**
+ * An activation shape. Axis 0 is the batch; `null` marks a dimension that is not
+ * known until run time (normally only the batch).
+ */
+export type Shape = readonly (number | null)[];
+
+/**
+ * Spatial padding of a convolution or pooling window.
+ * - `'valid'`: no padding.
+ * - `'same'`: TensorFlow / Keras "SAME" (= ONNX `auto_pad=SAME_UPPER`): output size
+ *   `ceil(in / stride)`, total padding `max((out-1)·stride + (k-1)·dilation + 1 - in, 0)`,
+ *   of which the smaller half goes on top / left.
+ * - `[top, bottom, left, right]`: explicit padding in pixels.
+ */
+export type Padding = 'valid' | 'same' | readonly [number, number, number, number];
+
+/** Graph input. `shape` includes the batch axis (normally `null`). */
+export interface InputAttrs {
+  readonly shape: Shape;
+}
+
+/**
+ * Fully connected layer on the last axis: `y = x·W + b`, `x: [..., fanIn]`,
+ * `y: [..., fanOut]`. Also the IR form of a MatMul / Gemm with a constant weight.
+ * Analog: `W` is the crossbar matrix; the bias is added digitally after the MVM.
+ */
+export interface DenseAttrs {
+  /** `[fanIn, fanOut]`. */
+  readonly weights: ConstTensor;
+  /** `[fanOut]`. */
+  readonly bias?: ConstTensor;
+}
+
+/**
+ * 2-D convolution (cross-correlation, as in TF and ONNX) on NHWC activations.
+ * Analog: executed as im2col + one MVM per group with the
+ * `(kh·kw·cIn/groups) × (cOut/groups)` matrix whose row index is `(i·kw + j)·cInG + c`
+ * (kernel row `i`, column `j`, input channel `c` within the group).
+ * Depthwise convolution is `groups = cIn` (with `cOut = cIn · multiplier`).
+ */
+export interface Conv2dAttrs {
+  /** `[kh, kw, cIn / groups, cOut]`; output channel `o` belongs to group `floor(o / (cOut/groups))`. */
+  readonly kernel: ConstTensor;
+  /** `[cOut]`. */
+  readonly bias?: ConstTensor;
+  /** `[strideH, strideW]`, each ≥ 1. */
+  readonly strides: readonly [number, number];
+  readonly padding: Padding;
+  /** `[dilationH, dilationW]`, each ≥ 1. */
+  readonly dilations: readonly [number, number];
+  /** ≥ 1; divides both cIn and cOut. */
+  readonly groups: number;
+}
+
+/**
+ * Inference-mode batch normalisation over the last (channel) axis:
+ * `y = gamma · (x - mean) / sqrt(variance + epsilon) + beta`. All vectors `[channels]`.
+ */
+export interface BatchNormAttrs {
+  readonly gamma: ConstTensor;
+  readonly beta: ConstTensor;
+  readonly mean: ConstTensor;
+  readonly variance: ConstTensor;
+  readonly epsilon: number;
+}
+
+/** Attributes of ops that have none (relu, tanh, sigmoid, flatten, identity, matmul). */
+export type NoAttrs = Record<string, never>;
+
+/**
+ * Max pooling over H and W of an NHWC tensor. Padded positions never win
+ * (they act as −∞), as in TF and ONNX.
+ */
+export interface MaxPoolAttrs {
+  /** `[poolH, poolW]`. */
+  readonly poolSize: readonly [number, number];
+  /** `[strideH, strideW]`. */
+  readonly strides: readonly [number, number];
+  readonly padding: Padding;
+}
+
+/**
+ * Average pooling over H and W of an NHWC tensor.
+ *
+ * `countIncludePad` decides the divisor at windows that overlap padding:
+ * `true` divides by the full window size (ONNX `count_include_pad=1`), `false` by
+ * the number of real pixels (ONNX default `count_include_pad=0`, and TF/Keras
+ * `'same'`, which always excludes padding). With `padding: 'valid'` it has no effect.
+ */
+export interface AvgPoolAttrs {
+  readonly poolSize: readonly [number, number];
+  readonly strides: readonly [number, number];
+  readonly padding: Padding;
+  readonly countIncludePad: boolean;
+}
+
+/**
+ * Mean over H and W of an NHWC tensor: `[N, H, W, C] → [N, C]`, or
+ * `[N, 1, 1, C]` with `keepDims` (ONNX GlobalAveragePool).
+ */
+export interface GlobalAvgPoolAttrs {
+  readonly keepDims: boolean;
+}
+
+/** Concatenation of all inputs along `axis` (non-negative, ≥ 1). */
+export interface ConcatAttrs {
+  readonly axis: number;
+}
+
+/**
+ * Element-wise sum of all inputs (≥ 1 activation input, all of the same shape),
+ * plus an optional constant broadcast NumPy-style against the trailing axes
+ * (e.g. a `[C]` bias on `[N, H, W, C]`). Digital.
+ */
+export interface AddAttrs {
+  readonly constant?: ConstTensor;
+}
+
+/** `[N, d1, d2, ...] → [N, d1·d2·...]` in row-major (NHWC) order. */
+export type FlattenAttrs = NoAttrs;
+
+/**
+ * Reshape keeping the batch axis: `shape` is the per-sample target shape (without
+ * the batch axis); at most one entry may be −1 (inferred). Row-major order.
+ */
+export interface ReshapeAttrs {
+  readonly shape: readonly number[];
+}
+
+/**
+ * Axis permutation (a layout change, e.g. NCHW ↔ NHWC). `perm` covers every axis,
+ * the batch included, and must keep the batch in place: `perm[0] === 0`.
+ */
+export interface TransposeAttrs {
+  readonly perm: readonly number[];
+}
+
+/**
+ * Single-layer, forward-direction LSTM over `[batch, time, features]`, zero initial
+ * state, activations fixed to sigmoid (gates) and tanh (cell input and output).
+ *
+ * **Gate order in the IR is `i, f, c, o`** (input, forget, cell candidate, output),
+ * the tfjs/Keras order: columns `[k·units, (k+1)·units)` of `kernel`,
+ * `recurrentKernel` and `bias` belong to gate `k` in that order. (ONNX stores
+ * `i, o, f, c`; its frontend permutes.) Per step:
+ * `z = [x_t, h_{t-1}] · [[kernel]; [recurrentKernel]] + bias`,
+ * `c_t = σ(z_f)·c_{t-1} + σ(z_i)·tanh(z_c)`, `h_t = σ(z_o)·tanh(c_t)`.
+ *
+ * Analog: one `(features + units) × 4·units` MVM per time step.
+ */
+export interface LstmAttrs {
+  readonly units: number;
+  /** `[features, 4·units]`. */
+  readonly kernel: ConstTensor;
+  /** `[units, 4·units]`. */
+  readonly recurrentKernel: ConstTensor;
+  /** `[4·units]` (for ONNX: input bias + recurrent bias). */
+  readonly bias: ConstTensor;
+  /** `true`: output `[batch, time, units]`; `false`: last state `[batch, units]`. */
+  readonly returnSequences: boolean;
+}
+
+/** Softmax along `axis` (non-negative, ≥ 1; normally the last). */
+export interface SoftmaxAttrs {
+  readonly axis: number;
+}
+
+/**
+ * Product of two activations `[N, ..., m, k] · [N, ..., k, n] → [N, ..., m, n]`
+ * (same leading axes, no broadcasting). Digital: neither operand is a constant,
+ * so nothing can be programmed into a crossbar. A product with a constant weight
+ * is a {@link DenseAttrs} node instead.
+ */
+export type MatMulAttrs = NoAttrs;
+
+/**
+ * A signal-level noise point (the paper's model, applied after an MVM):
+ * `'multiplicative'`: `y' = y ⊙ (1 + sigma·ε)` (Eq. 3);
+ * `'additive'`: `y' = y + sigma·ε` (Eq. 2); ε ~ N(0, 1) per element per run.
+ */
+export interface NoiseAttrs {
+  readonly kind: 'multiplicative' | 'additive';
+  /** ≥ 0. */
+  readonly sigma: number;
+}
+
+/** Attribute interface of every op kind. The keys are the {@link OpKind}s. */
+export interface OpAttrs {
+  input: InputAttrs;
+  dense: DenseAttrs;
+  conv2d: Conv2dAttrs;
+  batchNorm: BatchNormAttrs;
+  relu: NoAttrs;
+  tanh: NoAttrs;
+  sigmoid: NoAttrs;
+  maxPool: MaxPoolAttrs;
+  avgPool: AvgPoolAttrs;
+  globalAvgPool: GlobalAvgPoolAttrs;
+  concat: ConcatAttrs;
+  add: AddAttrs;
+  flatten: FlattenAttrs;
+  reshape: ReshapeAttrs;
+  transpose: TransposeAttrs;
+  lstm: LstmAttrs;
+  softmax: SoftmaxAttrs;
+  matmul: MatMulAttrs;
+  noise: NoiseAttrs;
+  identity: NoAttrs;
+}
+
+/** Every operation the IR knows. */
+export type OpKind = keyof OpAttrs;
+
+/** Op kinds whose work is a matrix–vector product with constant weights. */
+export const ANALOG_OP_KINDS = ['dense', 'conv2d', 'lstm'] as const satisfies readonly OpKind[];
+
+/** An op kind that runs on crossbar tiles. */
+export type AnalogOpKind = (typeof ANALOG_OP_KINDS)[number];
+
+/** Number of activation inputs each op takes: exact count, or `[min, max]`. */
+export const OP_ARITY: { readonly [K in OpKind]: number | readonly [number, number] } = {
+  input: 0,
+  dense: 1,
+  conv2d: 1,
+  batchNorm: 1,
+  relu: 1,
+  tanh: 1,
+  sigmoid: 1,
+  maxPool: 1,
+  avgPool: 1,
+  globalAvgPool: 1,
+  concat: [1, Infinity],
+  add: [1, Infinity],
+  flatten: 1,
+  reshape: 1,
+  transpose: 1,
+  lstm: 1,
+  softmax: 1,
+  matmul: 2,
+  noise: 1,
+  identity: 1,
+};
+
+/** All op kinds, in a stable order (for error messages and exhaustive tests). */
+export const OP_KINDS: readonly OpKind[] = Object.keys(OP_ARITY) as OpKind[];
+
+/** The constant tensors held in a node's attributes, by attribute name. */
+export function constTensorsOf(attrs: object): [string, ConstTensor][] {
+  const found: [string, ConstTensor][] = [];
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value && typeof value === 'object' && (value as ConstTensor).data instanceof Float32Array) {
+      found.push([key, value as ConstTensor]);
+    }
+  }
+  return found;
+}
+
+/** Number of elements of a constant shape. */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}

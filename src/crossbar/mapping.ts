@@ -1,0 +1,125 @@
+/**
+ * Weights ↔ conductances on a differential pair: W ∝ G⁺ − G⁻ with both cells in
+ * [gMin, gMax]. The scale is returned, never hidden on a tile, and the inverse
+ * mapping recovers W (exactly for analog cells, within half a level otherwise).
+ */
+import { ShapeError } from '../errors';
+import type { DeviceSpec } from './deviceSpec';
+import { conductanceLevels } from './deviceSpec';
+
+/** A weight matrix [fanIn × fanOut], row-major: row i feeds word line i. */
+export interface WeightMatrix {
+  readonly data: Float32Array;
+  readonly fanIn: number;
+  readonly fanOut: number;
+}
+
+export interface ConductancePair {
+  /** G⁺ in µS, same layout as the weights. */
+  readonly gPlus: Float32Array;
+  /** G⁻ in µS. */
+  readonly gMinus: Float32Array;
+  /**
+   * Weight per µS of differential conductance, per output column (length fanOut;
+   * all equal under a per-layer scale): W = (G⁺ − G⁻)·weightPerMicroSiemens[j].
+   */
+  readonly weightPerMicroSiemens: Float64Array;
+}
+
+export function checkWeightMatrix(w: WeightMatrix, name = 'weights'): void {
+  if (!Number.isInteger(w.fanIn) || !Number.isInteger(w.fanOut) || w.fanIn < 1 || w.fanOut < 1) {
+    throw new ShapeError(`${name}: shape [${w.fanIn}, ${w.fanOut}] must be positive integers`);
+  }
+  if (w.data.length !== w.fanIn * w.fanOut) {
+    throw new ShapeError(`${name}: ${w.data.length} values do not fill shape [${w.fanIn}, ${w.fanOut}]`);
+  }
+  for (let i = 0; i < w.data.length; i++) {
+    if (!Number.isFinite(w.data[i])) {
+      throw new ShapeError(`${name}: non-finite weight ${w.data[i]} at [${Math.floor(i / w.fanOut)}, ${i % w.fanOut}]`);
+    }
+  }
+}
+
+/** Per-column (or per-layer, broadcast) max |W|; zero columns get 1 so they map to gMin. */
+function columnAbsMax(w: WeightMatrix, perColumn: boolean): Float64Array {
+  const m = new Float64Array(w.fanOut);
+  const d = w.data;
+  for (let i = 0; i < w.fanIn; i++) {
+    const row = i * w.fanOut;
+    for (let j = 0; j < w.fanOut; j++) {
+      const a = Math.abs(d[row + j]);
+      if (a > m[j]) m[j] = a;
+    }
+  }
+  if (!perColumn) {
+    let all = 0;
+    for (let j = 0; j < m.length; j++) all = Math.max(all, m[j]);
+    m.fill(all);
+  }
+  for (let j = 0; j < m.length; j++) if (m[j] === 0) m[j] = 1;
+  return m;
+}
+
+/** Round a conductance to the nearest of `levels` evenly spaced values in [gMin, gMax]. */
+export function quantizeConductance(g: number, gMin: number, gMax: number, levels: number): number {
+  const step = (gMax - gMin) / (levels - 1);
+  return gMin + Math.round((g - gMin) / step) * step;
+}
+
+/**
+ * Map weights to target conductances. Positive weights go on G⁺ (G⁻ at gMin) and
+ * negative on G⁻, so max |W| maps to the full window gMax − gMin.
+ */
+export function weightsToConductances(
+  w: WeightMatrix,
+  device: DeviceSpec,
+  weightScale: 'layer' | 'column',
+): ConductancePair {
+  const { gMinMicroSiemens: gMin, gMaxMicroSiemens: gMax } = device;
+  const window = gMax - gMin;
+  const absMax = columnAbsMax(w, weightScale === 'column');
+  const levels = conductanceLevels(device);
+  const n = w.data.length;
+  const gPlus = new Float32Array(n);
+  const gMinus = new Float32Array(n);
+  for (let i = 0; i < w.fanIn; i++) {
+    const row = i * w.fanOut;
+    for (let j = 0; j < w.fanOut; j++) {
+      const v = w.data[row + j] / absMax[j];
+      let gp = gMin + window * Math.max(v, 0);
+      let gm = gMin + window * Math.max(-v, 0);
+      if (levels !== null) {
+        gp = quantizeConductance(gp, gMin, gMax, levels);
+        gm = quantizeConductance(gm, gMin, gMax, levels);
+      }
+      gPlus[row + j] = gp;
+      gMinus[row + j] = gm;
+    }
+  }
+  const weightPerMicroSiemens = new Float64Array(w.fanOut);
+  for (let j = 0; j < w.fanOut; j++) weightPerMicroSiemens[j] = absMax[j] / window;
+  return { gPlus, gMinus, weightPerMicroSiemens };
+}
+
+/** The weights a conductance pair represents (the inverse of weightsToConductances). */
+export function conductancesToWeights(pair: ConductancePair, fanIn: number, fanOut: number): WeightMatrix {
+  const data = new Float32Array(fanIn * fanOut);
+  for (let i = 0; i < fanIn; i++) {
+    const row = i * fanOut;
+    for (let j = 0; j < fanOut; j++) {
+      data[row + j] = (pair.gPlus[row + j] - pair.gMinus[row + j]) * pair.weightPerMicroSiemens[j];
+    }
+  }
+  return { data, fanIn, fanOut };
+}
+
+/**
+ * Worst-case weight error of the mapping for column j: half a conductance level
+ * times the column's weight scale (0 for analog cells).
+ */
+export function quantizationBound(device: DeviceSpec, weightPerMicroSiemens: number): number {
+  const levels = conductanceLevels(device);
+  if (levels === null) return 0;
+  const step = (device.gMaxMicroSiemens - device.gMinMicroSiemens) / (levels - 1);
+  return (step / 2) * weightPerMicroSiemens;
+}

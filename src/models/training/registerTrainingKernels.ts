@@ -1,0 +1,15 @@
+/**
+ * Everything training needs from tfjs that 4.22 lacks or does slowly, in one call:
+ * the wasm `Conv2DBackpropFilter` (missing), a forward-conv `Conv2DBackpropInput`
+ * for wasm (the stock one is ~9× slower than Conv2D), and a tile-free batch-norm
+ * gradient. Idempotent; the trainer calls it.
+ */
+import { registerBatchNormGradient } from './batchNormGradient';
+import { registerConv2dBackpropFilterWasm } from './conv2dBackpropFilterWasm';
+import { registerConv2dBackpropInputWasm } from './conv2dBackpropInputWasm';
+
+export function registerTrainingKernels(): void {
+  registerConv2dBackpropFilterWasm();
+  registerConv2dBackpropInputWasm();
+  registerBatchNormGradient();
+}

@@ -1,0 +1,150 @@
+/**
+ * A pool of worker threads that evaluates study points. Each worker loads the
+ * evaluator once, then takes the next point whenever it is free; results come back
+ * to the main thread as they finish (not in grid order).
+ */
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ConfigError } from '../errors';
+import { isTypeScriptFile, StudyEvaluationError, type EvaluatorModule } from './evaluator';
+import type { StudyPoint } from './grid';
+import type { PointJob, WorkerReply } from './pointWorker';
+
+/** A point to evaluate and the seed of its Rng. */
+export interface SeededPoint {
+  readonly point: StudyPoint;
+  readonly seed: number;
+}
+
+/**
+ * Starts a worker on `pointWorker`. When that file or the evaluator is TypeScript
+ * (running from source under tsx or jest), the worker first registers tsx's
+ * require hook, and gets no inherited loader flags so the hook is installed once.
+ */
+function spawnWorker(evaluator: EvaluatorModule): Worker {
+  const entry = path.join(__dirname, `pointWorker${path.extname(__filename)}`);
+  const workerData = { evaluator: { ...evaluator, modulePath: path.resolve(evaluator.modulePath) } };
+  if (!isTypeScriptFile(entry) && !isTypeScriptFile(evaluator.modulePath)) {
+    return new Worker(entry, { workerData });
+  }
+  let tsxApi: string;
+  try {
+    tsxApi = require.resolve('tsx/cjs/api');
+  } catch {
+    throw new ConfigError(
+      'evaluator.modulePath',
+      evaluator.modulePath,
+      'a JavaScript module, or the tsx package installed to load TypeScript in worker threads',
+    );
+  }
+  const bootstrap = `require(${JSON.stringify(tsxApi)}).register();\nrequire(${JSON.stringify(entry)});\n`;
+  return new Worker(bootstrap, { eval: true, workerData, execArgv: [] });
+}
+
+/** One worker and the request it is serving. */
+class PointWorker {
+  private readonly worker: Worker;
+  private pending: { resolve: (reply: WorkerReply) => void; reject: (err: Error) => void } | null = null;
+  private dead: Error | null = null;
+  private nextJob = 0;
+  readonly ready: Promise<void>;
+
+  constructor(evaluator: EvaluatorModule) {
+    this.worker = spawnWorker(evaluator);
+    this.ready = this.request(null).then((reply) => {
+      if (reply.type === 'init-error') {
+        throw new StudyEvaluationError(
+          null,
+          `a study worker could not set up the evaluator ${evaluator.exportName} of ${evaluator.modulePath}: ` +
+            `${reply.error.name}: ${reply.error.message}`,
+          reply.error,
+        );
+      }
+    });
+    // Awaited by the pool; this handler only keeps an unawaited failure from being "unhandled".
+    this.ready.catch(() => undefined);
+    this.worker.on('message', (reply: WorkerReply) => this.settle((p) => p.resolve(reply)));
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`study worker exited (code ${code}) before replying`)));
+  }
+
+  private fail(err: Error): void {
+    if (this.dead === null) this.dead = err;
+    this.settle((p) => p.reject(err));
+  }
+
+  private settle(action: (p: NonNullable<PointWorker['pending']>) => void): void {
+    const p = this.pending;
+    this.pending = null;
+    if (p !== null) action(p);
+  }
+
+  /** Sends `job` (or only waits, for the first reply) and resolves with the reply. */
+  private request(job: PointJob | null): Promise<WorkerReply> {
+    return new Promise<WorkerReply>((resolve, reject) => {
+      if (this.dead !== null) {
+        reject(this.dead);
+        return;
+      }
+      this.pending = { resolve, reject };
+      if (job !== null) this.worker.postMessage(job);
+    });
+  }
+
+  /** Evaluates one point; resolves with the evaluator's raw result. */
+  async run(item: SeededPoint): Promise<unknown> {
+    const job = this.nextJob++;
+    let reply: WorkerReply;
+    try {
+      reply = await this.request({ type: 'run', job, point: item.point, seed: item.seed });
+    } catch (err) {
+      throw StudyEvaluationError.forPoint(item.point, err as Error, err);
+    }
+    if (reply.type === 'result' && reply.job === job) return reply.result;
+    if (reply.type === 'error') throw StudyEvaluationError.forPoint(item.point, reply.error, reply.error);
+    const unexpected = { name: 'Error', message: `unexpected reply ${reply.type} from a study worker` };
+    throw StudyEvaluationError.forPoint(item.point, unexpected, reply);
+  }
+
+  async terminate(): Promise<void> {
+    this.dead ??= new Error('study worker terminated');
+    await this.worker.terminate();
+  }
+}
+
+/**
+ * Evaluates `items` on `size` worker threads, calling `onResult` on the main
+ * thread as each finishes. On the first failure no new point is started, the
+ * points in flight are finished (and reported), the workers are stopped and the
+ * failure is thrown.
+ */
+export async function evaluateOnWorkers(
+  items: readonly SeededPoint[],
+  evaluator: EvaluatorModule,
+  size: number,
+  onResult: (point: StudyPoint, result: unknown) => void,
+): Promise<void> {
+  if (items.length === 0) return;
+  const workers: PointWorker[] = [];
+  try {
+    for (let i = 0; i < Math.min(size, items.length); i++) workers.push(new PointWorker(evaluator));
+    await Promise.all(workers.map((w) => w.ready));
+    let next = 0;
+    let failure: unknown = null;
+    await Promise.all(
+      workers.map(async (worker) => {
+        while (failure === null && next < items.length) {
+          const item = items[next++];
+          try {
+            onResult(item.point, await worker.run(item));
+          } catch (err) {
+            failure ??= err;
+          }
+        }
+      }),
+    );
+    if (failure !== null) throw failure;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,260 @@
+import { initBackend, tf } from '../../src/backend';
+import { Rng } from '../../src/rng';
+import {
+  ideal, pcm, validateChipSpec, programLayer, analogMvm, applySignalNoise, multiplicativeSnrDb,
+  applyDrift, expectedDriftFactor, signalMvm,
+} from '../../src/crossbar';
+import type { DeviceOverrides } from '../../src/crossbar';
+import { mean, std, variance } from '../helpers/stats';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+const chipWith = (overrides: DeviceOverrides, extra: Record<string, unknown> = {}) =>
+  validateChipSpec({ device: ideal(overrides), dac: { bits: null }, adc: { bits: null }, ...extra });
+
+describe('programming noise (static, per cell)', () => {
+  // 100×100 weights all 0.5 of max: G⁺ targets sit at mid-window, G⁻ at gMin = 0.
+  const n = 100;
+  const w = new Float32Array(n * n).fill(0.5);
+  w[0] = 1; // sets the layer's max |W|
+  const device = pcm({ driftNuMean: 0, driftNuStd: 0 });
+  let layer: ReturnType<typeof programLayer>;
+  beforeAll(() => {
+    layer = programLayer({ data: w, fanIn: n, fanOut: n }, validateChipSpec({ device }), Rng.fromSeed(11));
+  });
+  afterAll(() => layer.dispose());
+
+  it('has the target mean and std sqrt((σ_rel·G)² + σ_add²) per cell', () => {
+    const g = layer.gPlus.subarray(1);
+    const target = device.gMaxMicroSiemens / 2; // 12.5 µS
+    const expectedStd = Math.hypot(device.programmingNoiseRelStd * target, device.programmingNoiseAddMicroSiemens);
+    // N = 9999: mean within 5σ/√N, std within 5·(1/√(2N)) relative
+    expect(Math.abs(mean(g) - target)).toBeLessThan((5 * expectedStd) / Math.sqrt(g.length));
+    expect(Math.abs(std(g) / expectedStd - 1)).toBeLessThan(5 / Math.sqrt(2 * g.length));
+  });
+
+  it('clips cells pushed below 0 µS and counts them (half the G⁻ cells at gMin = 0)', () => {
+    let negatives = 0;
+    for (const v of layer.gMinus) if (v < 0) negatives++;
+    expect(negatives).toBe(0);
+    const cells = n * n;
+    // G⁻ targets are 0 with additive noise: P(clip) = 1/2; G⁺ clips with negligible probability.
+    expect(Math.abs(layer.programming.clippedCells - cells / 2)).toBeLessThan(5 * Math.sqrt(cells / 4));
+  });
+
+  it('is static: the same seed programs the same bits; another seed differs', () => {
+    const again = programLayer({ data: w, fanIn: n, fanOut: n }, validateChipSpec({ device }), Rng.fromSeed(11));
+    const other = programLayer({ data: w, fanIn: n, fanOut: n }, validateChipSpec({ device }), Rng.fromSeed(12));
+    expect(Buffer.from(again.gPlus.buffer).equals(Buffer.from(layer.gPlus.buffer))).toBe(true);
+    expect(Buffer.from(other.gPlus.buffer).equals(Buffer.from(layer.gPlus.buffer))).toBe(false);
+    again.dispose();
+    other.dispose();
+  });
+
+  it('sticks the configured fractions of cells at gMin and gMax', () => {
+    const m = 200;
+    const data = new Float32Array(m * m).fill(0.3);
+    data[0] = 1;
+    const chip = chipWith({ gMinMicroSiemens: 1, stuckAtGMinFraction: 0.1, stuckAtGMaxFraction: 0.05 });
+    const l = programLayer({ data, fanIn: m, fanOut: m }, chip, Rng.fromSeed(3));
+    const cells = 2 * m * m;
+    let atMax = 0;
+    for (const v of [...l.gPlus, ...l.gMinus]) if (v === chip.device.gMaxMicroSiemens) atMax++;
+    // binomial counts within 5σ
+    expect(Math.abs(l.programming.stuckCells - 0.15 * cells)).toBeLessThan(5 * Math.sqrt(cells * 0.15 * 0.85));
+    expect(Math.abs(atMax - 1 - 0.05 * cells)).toBeLessThan(5 * Math.sqrt(cells * 0.05 * 0.95) + 2);
+    l.dispose();
+  });
+});
+
+describe('read noise (dynamic, exact variance via a second GEMM)', () => {
+  it('matches a Monte Carlo simulation with per-cell draws within 3 %', () => {
+    const fanIn = 40;
+    const fanOut = 6;
+    const w = new Float32Array(fanIn * fanOut);
+    Rng.fromSeed(1).fillNormal(w);
+    const sigma = 0.05;
+    const chip = chipWith({ gMinMicroSiemens: 2, readNoiseRelStd: sigma });
+    const layer = programLayer({ data: w, fanIn, fanOut }, chip, Rng.fromSeed(2));
+    const xRow = new Float32Array(fanIn);
+    Rng.fromSeed(3).fillNormal(xRow);
+    const trials = 60_000;
+    const xs = new Float32Array(trials * fanIn);
+    for (let t = 0; t < trials; t++) xs.set(xRow, t * fanIn);
+    const x = tf.tensor2d(xs, [trials, fanIn]);
+    const y = analogMvm(layer, x, Rng.fromSeed(4)).dataSync();
+    x.dispose();
+
+    // Per-cell Monte Carlo of the same column currents, in weight units.
+    const mc = new Float64Array(trials * fanOut);
+    const rng = Rng.fromSeed(5);
+    const e = new Float32Array(2 * fanIn * fanOut);
+    const maxAbsX = Math.max(...xRow.map(Math.abs));
+    for (let t = 0; t < trials; t++) {
+      rng.fillNormal(e);
+      for (let j = 0; j < fanOut; j++) {
+        let current = 0;
+        for (let i = 0; i < fanIn; i++) {
+          const k = i * fanOut + j;
+          const gp = layer.gPlus[k] * (1 + sigma * e[2 * k]);
+          const gm = layer.gMinus[k] * (1 + sigma * e[2 * k + 1]);
+          current += (xRow[i] / maxAbsX) * (gp - gm);
+        }
+        mc[t * fanOut + j] = current * maxAbsX * layer.weightPerMicroSiemens[j];
+      }
+    }
+    for (let j = 0; j < fanOut; j++) {
+      const col = (a: ArrayLike<number>) => Float64Array.from({ length: trials }, (_, t) => a[t * fanOut + j]);
+      const vAnalytic = variance(col(y));
+      const vMc = variance(col(mc));
+      // the ratio of two independent variance estimates has relative std 2/sqrt(N) = 0.8 %; 3 % ≈ 3.7σ
+      expect(Math.abs(vAnalytic / vMc - 1)).toBeLessThan(0.03);
+      expect(Math.abs(mean(col(y)) - mean(col(mc)))).toBeLessThan(5 * Math.sqrt(vMc / trials) * Math.SQRT2);
+    }
+    layer.dispose();
+  });
+
+  it('on one word line with gMin = 0 is the paper\'s multiplicative noise: SNR = 1/σ²', () => {
+    const sigma = 0.4;
+    const chip = chipWith({ gMinMicroSiemens: 0, readNoiseRelStd: sigma });
+    const layer = programLayer({ data: Float32Array.from([0.7, -0.3]), fanIn: 1, fanOut: 2 }, chip, Rng.fromSeed(1));
+    const trials = 50_000;
+    const x = tf.fill([trials, 1], 2) as tf.Tensor2D;
+    const y = analogMvm(layer, x, Rng.fromSeed(2)).dataSync();
+    x.dispose();
+    for (const [j, clean] of [[0, 1.4], [1, -0.6]] as const) {
+      let signal = 0;
+      let noise = 0;
+      for (let t = 0; t < trials; t++) {
+        signal += clean * clean;
+        noise += (y[t * 2 + j] - clean) ** 2;
+      }
+      const snrDb = 10 * Math.log10(signal / noise);
+      // noise power estimate has relative std sqrt(2/N) = 0.6 % → 0.03 dB; allow 0.1 dB
+      expect(Math.abs(snrDb - multiplicativeSnrDb(sigma))).toBeLessThan(0.1);
+    }
+    expect(multiplicativeSnrDb(0.4)).toBeCloseTo(7.9588, 3);
+    layer.dispose();
+  });
+
+  it('draws fresh noise per run: same run seed same bits, different seeds differ', () => {
+    const chip = chipWith({ readNoiseRelStd: 0.1, senseNoiseRelStd: 0.01 });
+    const w = new Float32Array(64 * 8);
+    Rng.fromSeed(1).fillNormal(w);
+    const layer = programLayer({ data: w, fanIn: 64, fanOut: 8 }, chip, Rng.fromSeed(2));
+    const x = tf.ones([4, 64]) as tf.Tensor2D;
+    const a = analogMvm(layer, x, Rng.fromSeed(9)).dataSync();
+    const b = analogMvm(layer, x, Rng.fromSeed(9)).dataSync();
+    const c = analogMvm(layer, x, Rng.fromSeed(10)).dataSync();
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(a)).not.toEqual(Array.from(c));
+    x.dispose();
+    layer.dispose();
+  });
+});
+
+describe('sensing noise (additive per column)', () => {
+  it('has std σ_s · I_fs at the column, in output units', () => {
+    const sigmaS = 0.01;
+    const fanIn = 30;
+    const fanOut = 4;
+    const w = new Float32Array(fanIn * fanOut);
+    Rng.fromSeed(7).fillNormal(w);
+    const chip = chipWith({ senseNoiseRelStd: sigmaS });
+    const layer = programLayer({ data: w, fanIn, fanOut }, chip, Rng.fromSeed(8));
+    const trials = 20_000;
+    const x = tf.ones([trials, fanIn]) as tf.Tensor2D;
+    const y = analogMvm(layer, x, Rng.fromSeed(9)).dataSync();
+    x.dispose();
+    const vRead = chip.device.readVoltageVolts;
+    for (let j = 0; j < fanOut; j++) {
+      const col = Float64Array.from({ length: trials }, (_, t) => y[t * fanOut + j]);
+      const fs = layer.rowBlocks[0].fullScaleMicroAmps[j];
+      const expected = (sigmaS * fs * layer.weightPerMicroSiemens[j]) / vRead;
+      expect(Math.abs(std(col) / expected - 1)).toBeLessThan(5 / Math.sqrt(2 * trials));
+      let clean = 0;
+      for (let i = 0; i < fanIn; i++) clean += w[i * fanOut + j];
+      expect(Math.abs(mean(col) - clean)).toBeLessThan((5 * expected) / Math.sqrt(trials));
+    }
+    layer.dispose();
+  });
+});
+
+describe('signal-level noise (paper Eq. 2 and 3)', () => {
+  it('multiplicative σ = 0.4 gives SNR = 1/σ² = 7.96 dB', () => {
+    const y = new Float32Array(200_000);
+    Rng.fromSeed(1).fillUniform(y);
+    const clean = y.slice();
+    applySignalNoise(y, { kind: 'multiplicative', sigma: 0.4 }, Rng.fromSeed(2));
+    let s = 0;
+    let nz = 0;
+    for (let i = 0; i < y.length; i++) {
+      s += clean[i] ** 2;
+      nz += (y[i] - clean[i]) ** 2;
+    }
+    expect(Math.abs(10 * Math.log10(s / nz) - 7.9588)).toBeLessThan(0.05);
+  });
+
+  it('additive σ adds N(0, σ²) independent of the signal', () => {
+    const y = new Float32Array(100_000).fill(3);
+    applySignalNoise(y, { kind: 'additive', sigma: 0.25 }, Rng.fromSeed(4));
+    expect(Math.abs(mean(y) - 3)).toBeLessThan((5 * 0.25) / Math.sqrt(y.length));
+    expect(Math.abs(std(y) / 0.25 - 1)).toBeLessThan(5 / Math.sqrt(2 * y.length));
+  });
+
+  it('signalMvm is the exact product at σ = 0 and noisy otherwise', () => {
+    const x = tf.tensor2d([[1, 2]]);
+    const w = tf.tensor2d([[1, 0], [0, 1]]);
+    expect(Array.from(signalMvm(x, w, { kind: 'multiplicative', sigma: 0 }, Rng.fromSeed(1)).dataSync())).toEqual([1, 2]);
+    const noisy = signalMvm(x, w, { kind: 'additive', sigma: 1 }, Rng.fromSeed(1)).dataSync();
+    expect(noisy[0]).not.toBe(1);
+    tf.dispose([x, w]);
+  });
+});
+
+describe('drift (power law)', () => {
+  it('follows (t/t0)^(−ν) exactly for a fixed ν', () => {
+    const g = new Float32Array(10).fill(20);
+    applyDrift(g, { nuMean: 0.06, nuStd: 0, t0Seconds: 20, tSeconds: 20 * 3600 }, Rng.fromSeed(1));
+    for (const v of g) expect(v).toBeCloseTo(20 * 3600 ** -0.06, 4);
+  });
+
+  it('has the log-normal mean E[(t/t0)^(−ν)] for Gaussian ν, and no drift at t0', () => {
+    const p = { nuMean: 0.05, nuStd: 0.02, t0Seconds: 20, tSeconds: 20 * 86400 };
+    const g = new Float32Array(100_000).fill(1);
+    applyDrift(g, p, Rng.fromSeed(2));
+    expect(Math.abs(mean(g) / expectedDriftFactor(p) - 1)).toBeLessThan(0.002);
+    const still = new Float32Array(4).fill(5);
+    applyDrift(still, { ...p, tSeconds: 20 }, Rng.fromSeed(2));
+    expect(Array.from(still)).toEqual([5, 5, 5, 5]);
+  });
+
+  it('global drift compensation restores the output scale of a drifted layer', () => {
+    const fanIn = 64;
+    const fanOut = 16;
+    const w = new Float32Array(fanIn * fanOut);
+    Rng.fromSeed(3).fillNormal(w);
+    const base = { gMinMicroSiemens: 0, driftNuMean: 0.05, driftNuStd: 0, driftT0Seconds: 20 };
+    const t = 20 * 86400 * 30;
+    const drifted = programLayer({ data: w, fanIn, fanOut }, chipWith(base, { readTimeSeconds: t }), Rng.fromSeed(1));
+    const compensated = programLayer(
+      { data: w, fanIn, fanOut },
+      chipWith(base, { readTimeSeconds: t, driftCompensation: true }),
+      Rng.fromSeed(1),
+    );
+    const x = tf.ones([1, fanIn]) as tf.Tensor2D;
+    const ref = tf.matMul(x, tf.tensor2d(w, [fanIn, fanOut])).dataSync();
+    const yd = analogMvm(drifted, x, Rng.fromSeed(1)).dataSync();
+    const yc = analogMvm(compensated, x, Rng.fromSeed(1)).dataSync();
+    const factor = (t / 20) ** -0.05;
+    for (let j = 0; j < fanOut; j++) {
+      expect(yd[j]).toBeCloseTo(ref[j] * factor, 3);
+      expect(yc[j]).toBeCloseTo(ref[j], 3);
+    }
+    x.dispose();
+    drifted.dispose();
+    compensated.dispose();
+  });
+});
