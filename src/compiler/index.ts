@@ -7,3 +7,12 @@ export { SUPPORTED_TFJS_ACTIVATIONS, SUPPORTED_TFJS_LAYERS, fromTfjsLayersModel 
 export { loadTfjsModelFromDir, saveTfjsModelToDir } from './frontends/tfjsFiles';
 export type { ExecutorHooks, ExecutorInputs, MvmHook, MvmSite, NoiseHook } from './executor';
 export { GraphExecutor, NOISE_OFF, execute, exactMvm, im2col, signalNoiseHook } from './executor';
+export { compile, CompiledModel, IDEAL_CHIP } from './compile';
+export type { CompileOptions, FoldBatchNormMode, ModelSource, RunOptions } from './compile';
+export { ProgrammedChip, loadProgrammedChip, modelFingerprint, CHIP_FILE_VERSION } from './programmedChip';
+export { planChip } from './chipPlan';
+export type { ChipPlan, LayerPlan, MatrixPlan, LayerOverrides, RawChipConfig } from './chipPlan';
+export type { CompileReport, LayerReport } from './report';
+export { foldBatchNorm } from './passes/foldBatchNorm';
+export { encodeNpyFloat32 } from './npy';
+export { toRng } from './runSeed';

@@ -133,7 +133,44 @@ export function programLayer(weights: WeightMatrix, chip: ChipSpec, rng: Rng): P
   }
   const afterDrift = sumAbsDiff(gPlus, gMinus);
   const driftGain = chip.driftCompensation && afterDrift > 0 ? beforeDrift / afterDrift : 1;
+  return layerFromConductances({
+    fanIn,
+    fanOut,
+    chip,
+    gPlus,
+    gMinus,
+    targetPlus: target.gPlus,
+    targetMinus: target.gMinus,
+    weightPerMicroSiemens: target.weightPerMicroSiemens,
+    driftGain,
+    programming: { cells: 2 * fanIn * fanOut, clippedCells, stuckCells },
+  });
+}
 
+/** The stored state of a programmed layer: everything a draw decided. */
+export interface ProgrammedConductances {
+  readonly fanIn: number;
+  readonly fanOut: number;
+  readonly chip: ChipSpec;
+  readonly gPlus: Float32Array;
+  readonly gMinus: Float32Array;
+  readonly targetPlus: Float32Array;
+  readonly targetMinus: Float32Array;
+  readonly weightPerMicroSiemens: Float64Array;
+  readonly driftGain: number;
+  readonly programming: ProgrammingStats;
+}
+
+/**
+ * Build the runnable layer (tiles, ADC ranges, tensors) from programmed
+ * conductances: used after a programming draw and when loading a saved chip.
+ */
+export function layerFromConductances(c: ProgrammedConductances): ProgrammedLayer {
+  const { fanIn, fanOut, chip, gPlus, gMinus, driftGain } = c;
+  const d = chip.device;
+  if (gPlus.length !== fanIn * fanOut || gMinus.length !== fanIn * fanOut || c.weightPerMicroSiemens.length !== fanOut) {
+    throw new ShapeError(`programmed layer: conductance arrays do not match shape [${fanIn}, ${fanOut}]`);
+  }
   const grid = tileGrid(fanIn, fanOut, chip.tile);
   const rowConductance = new Float32Array(fanIn);
   for (let i = 0; i < fanIn; i++) {
@@ -187,7 +224,7 @@ export function programLayer(weights: WeightMatrix, chip: ChipSpec, rng: Rng): P
     for (let i = 0; i < fanIn; i++) {
       for (let j = 0; j < fanOut; j++) {
         const k = i * fanOut + j;
-        w[k] = (gPlus[k] - gMinus[k]) * target.weightPerMicroSiemens[j] * driftGain;
+        w[k] = (gPlus[k] - gMinus[k]) * c.weightPerMicroSiemens[j] * driftGain;
       }
     }
     effectiveWeights = tf.tensor2d(w, [fanIn, fanOut]);
@@ -200,11 +237,11 @@ export function programLayer(weights: WeightMatrix, chip: ChipSpec, rng: Rng): P
     effectiveWeights,
     gPlus,
     gMinus,
-    targetPlus: target.gPlus,
-    targetMinus: target.gMinus,
-    weightPerMicroSiemens: target.weightPerMicroSiemens,
+    targetPlus: c.targetPlus,
+    targetMinus: c.targetMinus,
+    weightPerMicroSiemens: c.weightPerMicroSiemens,
     driftGain,
-    programming: { cells: 2 * fanIn * fanOut, clippedCells, stuckCells },
+    programming: c.programming,
     rowConductanceMicroSiemens: rowConductance,
     rowBlocks,
     dispose() {

@@ -76,13 +76,21 @@ describe('conv2d as im2col + MVM', () => {
     ['depthwise ×2', { x: [2, 6, 5, 3], k: [3, 3], cOut: 6, strides: [2, 1], dilations: [1, 1], padding: 'same', groups: 3 }],
     ['1x1', { x: [3, 4, 4, 5], k: [1, 1], cOut: 2, strides: [1, 1], dilations: [1, 1], padding: 'valid', groups: 1 }],
   ];
-  test.each(cases)('%s matches a direct convolution', (_name, c) => {
+  test.each(cases)('%s matches a direct convolution (im2col path and fused path)', (_name, c) => {
     const kernel = randomConst([c.k[0], c.k[1], c.x[3] / c.groups, c.cOut], 3);
     const x = seededInput(c.x, 4) as tf.Tensor4D;
     const expected = naiveConv(x, kernel, c);
-    const actual = execute(convGraph(c, kernel), x);
-    expect(relMaxError(actual, expected)).toBeLessThan(1e-5);
-    tf.dispose([x, expected, actual]);
+    let mvmCalls = 0;
+    const counting: MvmHook = (n, v, s) => {
+      mvmCalls++;
+      return exactMvm(n, v, s);
+    };
+    const viaIm2col = execute(convGraph(c, kernel), x, { mvm: counting });
+    expect(mvmCalls).toBe(c.groups);
+    const fused = execute(convGraph(c, kernel), x);
+    expect(relMaxError(viaIm2col, expected)).toBeLessThan(1e-5);
+    expect(relMaxError(fused, expected)).toBeLessThan(1e-5);
+    tf.dispose([x, expected, viaIm2col, fused]);
   });
 
   test('and matches tf.conv2d where tfjs supports the case', () => {
@@ -90,7 +98,7 @@ describe('conv2d as im2col + MVM', () => {
     const kernel = randomConst([c.k[0], c.k[1], c.x[3], c.cOut], 5);
     const x = seededInput(c.x, 6) as tf.Tensor4D;
     const expected = tf.conv2d(x, tf.tensor4d(kernel.data, kernel.shape as [number, number, number, number]), c.strides, 'same');
-    const actual = execute(convGraph(c, kernel), x);
+    const actual = execute(convGraph(c, kernel), x, { mvm: exactMvm });
     expect(relMaxError(actual, expected)).toBeLessThan(1e-5);
     tf.dispose([x, expected, actual]);
   });

@@ -30,8 +30,8 @@ export interface CheckpointHeader {
   /** Running sum of this epoch's batch losses (weighted by batch size) and example count. */
   epochLossSum: number;
   epochExamples: number;
-  /** Next draw index of each noise source, by layer name (the noise RNG position). */
-  noiseDrawIndex: Record<string, number>;
+  /** Next draw index of each noise source, in layer order (the noise RNG position). */
+  noiseDrawIndex: number[];
   /** Finished epochs' records, replayed into the JSON-lines log on resume. */
   history: unknown[];
   /** Fingerprint of the run's options; a resume with different options is refused. */

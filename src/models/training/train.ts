@@ -227,7 +227,8 @@ function runKeyOf(o: ResolvedOptions, data: Dataset, model: tf.LayersModel): str
     numClasses: o.numClasses,
     count: data.count,
     shape: data.shape,
-    weights: model.weights.map((w) => [w.originalName, w.shape]),
+    // Shapes, not names: tfjs suffixes auto-generated names per process (conv2d_1, conv2d_2…).
+    weights: model.weights.map((w) => w.shape),
   });
 }
 
@@ -274,7 +275,9 @@ export async function trainModel(model: tf.LayersModel, data: Dataset, options: 
         await optimizer.setWeights(named);
         tf.dispose(named.map((n) => n.tensor));
       }
-      for (const layer of noise) layer.drawIndex = h.noiseDrawIndex[layer.name] ?? 0;
+      noise.forEach((layer, i) => {
+        layer.drawIndex = h.noiseDrawIndex[i];
+      });
       ({ epoch, batch, step, epochLossSum, epochExamples } = h);
       history = h.history as EpochRecord[];
       resumedFromStep = step;
@@ -304,7 +307,7 @@ export async function trainModel(model: tf.LayersModel, data: Dataset, options: 
       batch,
       epochLossSum,
       epochExamples,
-      noiseDrawIndex: Object.fromEntries(noise.map((l) => [l.name, l.drawIndex])),
+      noiseDrawIndex: noise.map((l) => l.drawIndex),
       history,
       runKey,
       modelTensorCount,

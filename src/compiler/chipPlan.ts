@@ -1,0 +1,131 @@
+/**
+ * Mapping a graph's analog nodes onto a chip: which matrices (one per conv group),
+ * which chip configuration each uses (per-layer overrides), how they tile, where
+ * the tiles sit, and what each layer costs per inference.
+ */
+import { ConfigError } from '../errors';
+import type { ChipSpec } from '../crossbar/chipSpec';
+import { validateChipSpec } from '../crossbar/chipSpec';
+import { layerCost, type LayerCost } from '../crossbar/cost';
+import { tileGrid, type TileGrid } from '../crossbar/tiling';
+import type { AnalogNode, Graph } from './ir/graph';
+import { isAnalog, nodeMap } from './ir/graph';
+import { mvmGroupCount, mvmMatrix } from './ir/mvmMatrix';
+
+/** A raw (unvalidated) chip description, as accepted by `validateChipSpec`. */
+export type RawChipConfig = Record<string, unknown>;
+
+/**
+ * Per-layer overrides merged over the base chip (shallowly: a `device` given here
+ * replaces the base device). Either a map by node name or a function of the node.
+ */
+export type LayerOverrides =
+  | Readonly<Record<string, RawChipConfig>>
+  | ((node: AnalogNode) => RawChipConfig | undefined);
+
+/** One programmed matrix: an analog node's group. */
+export interface MatrixPlan {
+  readonly node: string;
+  readonly op: AnalogNode['op'];
+  readonly group: number;
+  readonly fanIn: number;
+  readonly fanOut: number;
+  readonly chip: ChipSpec;
+  readonly grid: TileGrid;
+  /** Index of this matrix's first tile on the chip (tiles are placed in graph order). */
+  readonly firstTile: number;
+}
+
+/** What one analog node costs per inference. */
+export interface LayerPlan {
+  readonly node: string;
+  readonly op: AnalogNode['op'];
+  readonly matrices: readonly MatrixPlan[];
+  /** MVMs each matrix performs per inference (conv output positions, LSTM steps, dense rows). */
+  readonly mvmsPerInference: number;
+  readonly tiles: number;
+  readonly cells: number;
+  readonly utilization: number;
+  /** Pipeline stage time: mvmsPerInference sequential MVMs (groups run in parallel), ns. */
+  readonly stageTimeNs: number;
+  readonly energyPerInferencePicojoules: number;
+  readonly areaSquareMicrometers: number;
+}
+
+export interface ChipPlan {
+  readonly layers: readonly LayerPlan[];
+  readonly totalTiles: number;
+}
+
+function mvmsPerInference(node: AnalogNode, graph: Graph): number {
+  const byName = nodeMap(graph);
+  const input = byName.get(node.inputs[0])!.outputShape;
+  const out = node.outputShape;
+  const known = (dims: readonly (number | null)[], what: string) =>
+    dims.map((d) => {
+      if (d === null) throw new ConfigError(`graph.${node.name}`, what, 'known (non-batch) dimensions to cost the layer');
+      return d;
+    });
+  switch (node.op) {
+    case 'dense':
+      return known(input.slice(1, -1), 'input shape').reduce((a, b) => a * b, 1);
+    case 'conv2d': {
+      const [h, w] = known(out.slice(1, 3), 'output shape');
+      return h * w;
+    }
+    case 'lstm':
+      return known(input.slice(1, 2), 'sequence length')[0];
+  }
+}
+
+function overridesFor(node: AnalogNode, overrides: LayerOverrides | undefined): RawChipConfig | undefined {
+  if (!overrides) return undefined;
+  if (typeof overrides === 'function') return overrides(node);
+  return overrides[node.name];
+}
+
+/** Plan every analog node of `graph` onto the chip. */
+export function planChip(graph: Graph, baseChip: RawChipConfig, overrides?: LayerOverrides): ChipPlan {
+  const base = validateChipSpec(baseChip);
+  if (overrides && typeof overrides !== 'function') {
+    const names = new Set(graph.nodes.filter(isAnalog).map((n) => n.name));
+    for (const key of Object.keys(overrides)) {
+      if (!names.has(key)) {
+        throw new ConfigError(`layers.${key}`, overrides[key], `the name of an analog node (${[...names].join(', ')})`);
+      }
+    }
+  }
+  let nextTile = 0;
+  const layers: LayerPlan[] = [];
+  for (const node of graph.nodes) {
+    if (!isAnalog(node)) continue;
+    const extra = overridesFor(node, overrides);
+    const chip = extra ? validateChipSpec({ ...baseChip, ...extra }, `layers.${node.name}`) : base;
+    const matrices: MatrixPlan[] = [];
+    const costs: LayerCost[] = [];
+    for (let g = 0; g < mvmGroupCount(node); g++) {
+      const [fanIn, fanOut] = mvmMatrix(node, g).shape;
+      const grid = tileGrid(fanIn, fanOut, chip.tile);
+      matrices.push({ node: node.name, op: node.op, group: g, fanIn, fanOut, chip, grid, firstTile: nextTile });
+      nextTile += grid.tiles.length;
+      costs.push(layerCost(fanIn, fanOut, chip));
+    }
+    const mvms = mvmsPerInference(node, graph);
+    const tiles = costs.reduce((s, c) => s + c.tiles, 0);
+    const slots = tiles * chip.tile.rows * chip.tile.cols;
+    const used = matrices.reduce((s, m) => s + m.fanIn * m.fanOut, 0);
+    layers.push({
+      node: node.name,
+      op: node.op,
+      matrices,
+      mvmsPerInference: mvms,
+      tiles,
+      cells: costs.reduce((s, c) => s + c.cells, 0),
+      utilization: used / slots,
+      stageTimeNs: mvms * Math.max(...costs.map((c) => c.stageTimeNs)),
+      energyPerInferencePicojoules: mvms * costs.reduce((s, c) => s + c.energyPerMvmPicojoules, 0),
+      areaSquareMicrometers: costs.reduce((s, c) => s + c.areaSquareMicrometers, 0),
+    });
+  }
+  return { layers, totalTiles: nextTile };
+}

@@ -1,0 +1,186 @@
+/**
+ * `compile(model, options)`: a model (IR graph or tfjs LayersModel) on a chip. The
+ * compiled model is one point of a study: one chip configuration, any number of
+ * programming draws (`program(seed)`) and noisy runs (`run(x, { seed })`), plus the
+ * paper's signal-level mode on the same graph.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../errors';
+import { Rng } from '../rng';
+import type { ChipSpec } from '../crossbar/chipSpec';
+import { programLayer, analogMvm, emptyMvmStats, type ProgrammedLayer } from '../crossbar/programmedLayer';
+import type { SignalNoise } from '../crossbar/noise/signalNoise';
+import { applySignalNoise } from '../crossbar/noise/signalNoise';
+import type { Graph, NodeOf } from './ir/graph';
+import { isAnalog } from './ir/graph';
+import { mvmMatrix } from './ir/mvmMatrix';
+import { verifyGraph } from './ir/verify';
+import { fromTfjsLayersModel } from './frontends/tfjsLayers';
+import { GraphExecutor, NOISE_OFF, type MvmHook, type NoiseHook, type ExecutorInputs } from './executor';
+import { foldBatchNorm } from './passes/foldBatchNorm';
+import { planChip, type ChipPlan, type LayerOverrides, type RawChipConfig } from './chipPlan';
+import { ProgrammedChip } from './programmedChip';
+import { buildReport, type CompileReport } from './report';
+import { toRng } from './runSeed';
+
+/**
+ * - `auto`: fold where it keeps the noise where the user put it: always for the
+ *   device (a chip programs the BN scale into its conductances), and for the
+ *   signal-level mode only when the graph carries its own noise nodes (which sit
+ *   after the BN, as in the paper's CNN); with noise at the raw MVM output, folding
+ *   would rescale additive noise by γ/√(v+ε), so it is not done.
+ * - `always` / `never`: both modes.
+ */
+export type FoldBatchNormMode = 'auto' | 'always' | 'never';
+
+export interface CompileOptions {
+  /** The chip: `{ device, tile, dac, adc, mapping, readTimeSeconds, driftCompensation }` (validated). */
+  readonly chip: RawChipConfig | ChipSpec;
+  /** Per-layer overrides of the chip (by analog node name, or a function of the node). */
+  readonly layers?: LayerOverrides;
+  readonly foldBatchNorm?: FoldBatchNormMode;
+}
+
+export type ModelSource = Graph | tf.LayersModel;
+
+/** Options of one noisy run. */
+export interface RunOptions {
+  /** Seed (or stream) of the run's dynamic noise; different runs need different seeds. */
+  readonly seed: number | Rng;
+}
+
+function isGraph(m: unknown): m is Graph {
+  return typeof m === 'object' && m !== null && Array.isArray((m as Graph).nodes) && Array.isArray((m as Graph).outputs);
+}
+
+/** The graph without a trailing softmax, so runs return logits (what voting and the CLI report). */
+function stripFinalSoftmax(graph: Graph): { graph: Graph; endsInSoftmax: boolean } {
+  if (graph.outputs.length !== 1) return { graph, endsInSoftmax: false };
+  const last = graph.nodes.find((n) => n.name === graph.outputs[0])!;
+  if (last.op !== 'softmax') return { graph, endsInSoftmax: false };
+  const readers = graph.nodes.filter((n) => n.inputs.includes(last.name));
+  if (readers.length > 0) return { graph, endsInSoftmax: false };
+  return {
+    graph: verifyGraph({ nodes: graph.nodes.filter((n) => n !== last), inputs: graph.inputs, outputs: [last.inputs[0]] }),
+    endsInSoftmax: true,
+  };
+}
+
+/** The exact reference chip: noiseless analog cells and ideal converters. */
+export const IDEAL_CHIP: RawChipConfig = Object.freeze({ device: 'ideal', dac: { bits: null }, adc: { bits: null } });
+
+const FOLD_MODES: readonly FoldBatchNormMode[] = ['auto', 'always', 'never'];
+
+/** A model mapped onto a chip; create with {@link compile}. */
+export class CompiledModel {
+  /** Graph run on the chip (BN folded per `foldBatchNorm`), logits out. */
+  readonly graph: Graph;
+  /** Graph run in the signal-level mode. */
+  readonly signalGraph: Graph;
+  readonly plan: ChipPlan;
+  /** Whether the source model ended in a softmax that runs leave out (they return logits). */
+  readonly endsInSoftmax: boolean;
+  /** BN nodes folded into the device graph, as `[bn, into]`. */
+  readonly foldedBatchNorms: ReadonlyArray<readonly [string, string]>;
+  readonly hasNoiseNodes: boolean;
+  private readonly deviceExecutor: GraphExecutor;
+  private readonly signalExecutor: GraphExecutor;
+
+  constructor(source: Graph, readonly options: CompileOptions) {
+    const fold = options.foldBatchNorm ?? 'auto';
+    if (!FOLD_MODES.includes(fold)) throw new ConfigError('foldBatchNorm', fold, `one of ${FOLD_MODES.join(', ')}`);
+    const stripped = stripFinalSoftmax(verifyGraph(source));
+    this.endsInSoftmax = stripped.endsInSoftmax;
+    this.hasNoiseNodes = stripped.graph.nodes.some((n) => n.op === 'noise');
+    const folded = foldBatchNorm(stripped.graph);
+    const foldDevice = fold !== 'never';
+    const foldSignal = fold === 'always' || (fold === 'auto' && this.hasNoiseNodes);
+    this.graph = foldDevice ? folded.graph : stripped.graph;
+    this.signalGraph = foldSignal ? folded.graph : stripped.graph;
+    this.foldedBatchNorms = foldDevice ? folded.folded : [];
+    this.plan = planChip(this.graph, options.chip as RawChipConfig, options.layers);
+    this.deviceExecutor = new GraphExecutor(this.graph);
+    this.signalExecutor = this.signalGraph === this.graph ? this.deviceExecutor : new GraphExecutor(this.signalGraph);
+  }
+
+  /** Draw the static noise (programming, stuck cells, drift) and return the programmed chip. */
+  program(seed: number | Rng): ProgrammedChip {
+    const root = toRng(seed).fold('program');
+    const layers = new Map<string, ProgrammedLayer[]>();
+    const byName = new Map(this.graph.nodes.map((n) => [n.name, n]));
+    try {
+      for (const layer of this.plan.layers) {
+        const node = byName.get(layer.node)!;
+        if (!isAnalog(node)) continue;
+        layers.set(
+          layer.node,
+          layer.matrices.map((m) => {
+            const w = mvmMatrix(node, m.group);
+            return programLayer({ data: w.data, fanIn: m.fanIn, fanOut: m.fanOut }, m.chip, root.fold(m.node).fold(m.group));
+          }),
+        );
+      }
+    } catch (err) {
+      for (const ls of layers.values()) ls.forEach((l) => l.dispose());
+      throw err;
+    }
+    return new ProgrammedChip(this, layers, seed instanceof Rng ? seed.path : seed);
+  }
+
+  /** Run on the chip's programmed layers (used by ProgrammedChip.run). */
+  runOnLayers(x: ExecutorInputs, layers: ReadonlyMap<string, readonly ProgrammedLayer[]>, rng: Rng, stats = emptyMvmStats()): tf.Tensor {
+    const mvm: MvmHook = (node, input, site) =>
+      analogMvm(layers.get(node.name)![site.group], input, rng.fold(node.name).fold(site.group).fold(site.step), stats);
+    return this.deviceExecutor.run(x, { mvm, noise: NOISE_OFF });
+  }
+
+  /** The exact (digital, noise-free) outputs: the reference a chip is compared with. */
+  runIdeal(x: ExecutorInputs): tf.Tensor {
+    return this.deviceExecutor.run(x, { noise: NOISE_OFF });
+  }
+
+  /**
+   * The paper's signal-level model: fresh noise after every MVM. If the graph has
+   * its own noise nodes (models trained with noise layers) they take this noise
+   * (kind and σ) and MVMs are exact; otherwise the noise is applied to every MVM
+   * output, before the digital bias add.
+   */
+  runSignal(x: ExecutorInputs, noise: SignalNoise, options: RunOptions): tf.Tensor {
+    const rng = toRng(options.seed).fold('signal');
+    if (this.hasNoiseNodes) {
+      const hook: NoiseHook = (node: NodeOf<'noise'>, y: tf.Tensor) => {
+        const data = y.dataSync().slice() as Float32Array;
+        applySignalNoise(data, noise, rng.fold(node.name));
+        return tf.tensor(data, y.shape);
+      };
+      return this.signalExecutor.run(x, { noise: hook });
+    }
+    const mvm: MvmHook = (node, input, site) => {
+      const y = tf.matMul(input, site.matrix) as tf.Tensor2D;
+      if (noise.sigma === 0) return y;
+      const data = y.dataSync().slice() as Float32Array;
+      applySignalNoise(data, noise, rng.fold(node.name).fold(site.group).fold(site.step));
+      return tf.tensor2d(data, y.shape);
+    };
+    return this.signalExecutor.run(x, { mvm, noise: NOISE_OFF });
+  }
+
+  /** Per-layer and total tiles, cells, utilisation, stage time, energy and effective σ/SNR. */
+  report(options: { seed?: number } = {}): CompileReport {
+    return buildReport(this, options.seed ?? 0);
+  }
+
+  dispose(): void {
+    this.deviceExecutor.dispose();
+    if (this.signalExecutor !== this.deviceExecutor) this.signalExecutor.dispose();
+  }
+}
+
+/** Compile a model onto a chip. */
+export function compile(model: ModelSource, options: CompileOptions): CompiledModel {
+  if (typeof options !== 'object' || options === null || options.chip === undefined) {
+    throw new ConfigError('options.chip', options?.chip, 'a chip description, e.g. { device: "reram" }');
+  }
+  const graph = isGraph(model) ? model : fromTfjsLayersModel(model as tf.LayersModel);
+  return new CompiledModel(graph, options);
+}

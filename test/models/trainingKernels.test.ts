@@ -1,0 +1,95 @@
+import { initBackend, tf } from '../../src/backend';
+import { Rng } from '../../src/rng';
+import { registerTrainingKernels } from '../../src/models/training/registerTrainingKernels';
+
+function randn(n: number, seed: number): Float32Array {
+  const a = new Float32Array(n);
+  Rng.fromSeed(seed).fillNormal(a);
+  return a;
+}
+
+function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let err = 0;
+  let ref = 0;
+  for (let i = 0; i < want.length; i++) {
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+    ref = Math.max(ref, Math.abs(want[i]));
+  }
+  return err / ref;
+}
+
+beforeAll(async () => {
+  await initBackend();
+  registerTrainingKernels();
+});
+afterAll(async () => {
+  await tf.setBackend('wasm');
+});
+
+/** Runs `f` on wasm (with our kernels) and on the cpu backend (tfjs reference). */
+async function onBothBackends(f: () => Float32Array[]): Promise<[Float32Array[], Float32Array[]]> {
+  await tf.setBackend('wasm');
+  const wasm = f();
+  await tf.setBackend('cpu');
+  const cpu = f();
+  await tf.setBackend('wasm');
+  return [wasm, cpu];
+}
+
+describe('Conv2DBackpropInput on wasm (forward-conv route for stride 1)', () => {
+  const cases = [
+    { name: '3x3 valid', x: [2, 9, 8, 3], f: [3, 3, 3, 4], s: 1, pad: 'valid' as const },
+    { name: '3x3 same', x: [2, 7, 7, 5], f: [3, 3, 5, 2], s: 1, pad: 'same' as const },
+    { name: '5x5 same', x: [1, 10, 9, 2], f: [5, 5, 2, 3], s: 1, pad: 'same' as const },
+    { name: '2x2 same (asymmetric padding)', x: [2, 6, 6, 2], f: [2, 2, 2, 3], s: 1, pad: 'same' as const },
+    { name: '1x1', x: [2, 5, 5, 6], f: [1, 1, 6, 4], s: 1, pad: 'valid' as const },
+    { name: 'stride 2 (falls back to the stock kernel)', x: [2, 9, 9, 2], f: [3, 3, 2, 3], s: 2, pad: 'same' as const },
+  ];
+  it.each(cases)('matches the cpu backend: $name', async (c) => {
+    const xs = randn(c.x.reduce((a, b) => a * b), 1);
+    const fs = randn(c.f.reduce((a, b) => a * b), 2);
+    const [[got], [want]] = await onBothBackends(() => [
+      tf.tidy(() => {
+        const x = tf.tensor4d(xs, c.x as [number, number, number, number]);
+        const w = tf.tensor4d(fs, c.f as [number, number, number, number]);
+        const loss = (t: tf.Tensor) => {
+          const y = tf.conv2d(t as tf.Tensor4D, w, c.s, c.pad);
+          return tf.sum(tf.mul(y, tf.sin(tf.range(0, y.size).reshape(y.shape))));
+        };
+        return tf.grad(loss)(x).dataSync() as Float32Array;
+      }),
+    ]);
+    expect(got.length).toBe(want.length);
+    expect(maxRelErr(got, want)).toBeLessThan(1e-5);
+  });
+});
+
+describe('FusedBatchNorm gradient without tile', () => {
+  it('equals autodiff through the elementary formula (x − μ)/√(σ² + ε)·γ + β, for x, γ and β', () => {
+    const xs = randn(4 * 5 * 5 * 3, 3);
+    const [got, want] = tf.tidy(() => {
+      const x = tf.tensor4d(xs, [4, 5, 5, 3]);
+      const gamma = tf.tensor1d([1.5, -0.5, 2]);
+      const beta = tf.tensor1d([0.1, 0.2, -0.3]);
+      const up = tf.cos(tf.range(0, x.size)).reshape(x.shape);
+      const fused = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        return tf.sum(tf.mul(tf.batchNorm(a, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-3), up));
+      };
+      const elementary = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        const normed = tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, 1e-3)));
+        return tf.sum(tf.mul(tf.add(tf.mul(normed, g), b), up));
+      };
+      return [
+        tf.grads(fused)([x, gamma, beta]).map((g) => g.dataSync() as Float32Array),
+        tf.grads(elementary)([x, gamma, beta]).map((g) => g.dataSync() as Float32Array),
+      ];
+    });
+    for (let i = 0; i < 3; i++) expect(maxRelErr(got[i], want[i])).toBeLessThan(1e-4);
+    // The x-gradient through batch statistics sums to 0 per channel.
+    let s = 0;
+    for (let i = 0; i < got[0].length; i += 3) s += got[0][i];
+    expect(Math.abs(s)).toBeLessThan(1e-3);
+  });
+});
