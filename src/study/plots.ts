@@ -338,7 +338,8 @@ export function accuracyEnergyFront(records: readonly ResultRecord[]): ResultRec
 /**
  * Accuracy vs energy of every point that has an energy, coloured by device, with
  * the Pareto front across all devices drawn as a staircase (beyond a front point,
- * more energy buys nothing until the next one) and its points drawn large.
+ * more energy buys nothing until the next one) and its points drawn large (the
+ * subtitle says so, as a size legend for a boolean would need a sorted field).
  * The energy axis is logarithmic when all energies are positive and span at
  * least a factor of 10. `null` when no record has an energy.
  */
@@ -363,7 +364,10 @@ export function accuracyEnergyParetoSpec(records: readonly ResultRecord[]): TopL
   const models = distinct(withEnergy.map((r) => r.point.model));
   return {
     $schema: SCHEMA,
-    title: 'Accuracy–energy Pareto front across devices',
+    title: {
+      text: 'Accuracy–energy Pareto front across devices',
+      subtitle: 'large points and the staircase: the front (no point has higher accuracy for less energy)',
+    },
     data: { values: rows.map((r) => ({ ...r })) },
     width: 2 * PANEL_WIDTH,
     height: 2 * PANEL_HEIGHT,
@@ -385,12 +389,7 @@ export function accuracyEnergyParetoSpec(records: readonly ResultRecord[]): TopL
             sort: distinct(withEnergy.map((r) => r.point.device)),
           },
           ...(models.length > 1 ? { shape: { field: 'model', type: 'nominal', title: 'model', sort: models } } : {}),
-          size: {
-            field: 'onFront',
-            type: 'nominal',
-            title: 'on the front',
-            scale: { domain: [true, false], range: [140, 30] },
-          },
+          size: { condition: { test: 'datum.onFront', value: 140 }, value: 30 },
           tooltip: [...TOOLTIP, { field: 'value', type: 'quantitative', title: 'energy (pJ)' }],
         },
       },

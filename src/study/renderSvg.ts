@@ -8,13 +8,25 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 
-/** Renders one vega-lite spec to a standalone SVG document (text starting with `<svg`). */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+/** A rendered plot and what vega-lite or vega warned about while drawing it. */
+export interface RenderedSvg {
+  /** A standalone SVG document: text starting with `<svg`. */
+  readonly svg: string;
+  /** Warnings and errors logged by vega-lite and vega (they would otherwise go to the console). */
+  readonly warnings: readonly string[];
+}
+
+/** Renders one vega-lite spec to SVG, collecting (not printing) the libraries' warnings. */
+export async function renderSvg(spec: TopLevelSpec): Promise<RenderedSvg> {
   const [vegaLite, vega] = await Promise.all([import('vega-lite'), import('vega')]);
-  const compiled = vegaLite.compile(spec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const warnings: string[] = [];
+  const logger = vega.logger(vega.Warn, undefined, (_method, level, input) => {
+    warnings.push(`${level}: ${input.map(String).join(' ')}`);
+  });
+  const compiled = vegaLite.compile(spec, { logger }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', logger });
   try {
-    return await view.toSVG();
+    return { svg: await view.toSVG(), warnings };
   } finally {
     view.finalize();
   }

@@ -212,7 +212,10 @@ describe('frontend errors', () => {
 
 test('repeated execution does not leak tensors', () => {
   const model = cnn(11);
-  const ex = new GraphExecutor(fromTfjsLayersModel(model));
+  const beforeConvert = tf.memory().numTensors;
+  const graph = fromTfjsLayersModel(model);
+  expect(tf.memory().numTensors).toBe(beforeConvert);
+  const ex = new GraphExecutor(graph);
   const x = seededInput([2, 12, 12, 3], 19);
   ex.run(x).dispose();
   const before = tf.memory().numTensors;

@@ -1,9 +1,11 @@
 /** Every subcommand registers itself on the root program; add new ones here. */
 import type { Command } from 'commander';
+import { registerCompile } from './compile';
 import { registerDemo } from './demo';
+import { registerRun } from './run';
 import { registerSchedule } from './schedule';
 import { registerTrain } from './train';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerDemo, registerSchedule, registerTrain];
+export const COMMANDS: RegisterCommand[] = [registerCompile, registerRun, registerDemo, registerSchedule, registerTrain];

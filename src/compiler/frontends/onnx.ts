@@ -193,25 +193,31 @@ class Converter {
         this.producers.set(out, { node, index });
       }
     });
-    this.countLiveReaders();
   }
 
-  /** Counts, for each value, the graph outputs and live nodes (those the outputs depend on) that read it. */
-  private countLiveReaders(): void {
+  /**
+   * The live nodes (those the graph outputs depend on), and for each value the number
+   * of graph outputs and live nodes reading it. An LSTM's zero initial state is not a
+   * dependency: the IR's LSTM starts from zeros, so whatever computes the state's
+   * shape (PyTorch emits Shape → Gather → ... → ConstantOfShape) is dead code here.
+   */
+  private findLiveNodes(): Set<NodeProto> {
     const graph = this.model.graph!;
-    const seen = new Set<NodeProto>();
+    const live = new Set<NodeProto>();
     const stack = graph.output.map((o) => o.name ?? '');
     for (const name of stack) this.readers.set(name, (this.readers.get(name) ?? 0) + 1);
     while (stack.length > 0) {
       const producer = this.producers.get(stack.pop()!);
-      if (!producer || seen.has(producer.node)) continue;
-      seen.add(producer.node);
-      for (const input of producer.node.input) {
-        if (!input) continue;
+      if (!producer || live.has(producer.node)) continue;
+      live.add(producer.node);
+      producer.node.input.forEach((input, i) => {
+        if (!input) return;
+        if (producer.node.opType === 'LSTM' && (i === 5 || i === 6) && this.isZeroState(input)) return;
         this.readers.set(input, (this.readers.get(input) ?? 0) + 1);
         stack.push(input);
-      }
+      });
     }
+    return live;
   }
 
   convert(): Graph {
@@ -220,6 +226,18 @@ class Converter {
       const name = info.name ?? '';
       if (!this.initializers.has(name)) this.graphInput(info);
     }
+    const live = this.findLiveNodes();
+    // Report an unsupported op before converting anything, starting from the outputs:
+    // for a GRU fed by PyTorch's shape arithmetic, the GRU is the news, not the Shape.
+    for (let i = graph.node.length - 1; i >= 0; i--) {
+      if (live.has(graph.node[i])) this.checkSupported(graph.node[i], i);
+    }
+    // Convert live nodes in file order (ONNX requires a topological order), so that
+    // demand-driven conversion of each node's inputs never recurses deeply; a node
+    // whose output is already defined was fused into an earlier one.
+    graph.node.forEach((node, index) => {
+      if (live.has(node) && !node.output.some((o) => this.hasValue(o))) this.convertNode(node, index);
+    });
     const outputs = graph.output.map((info) => this.graphOutput(info));
     return this.b.build(outputs);
   }
@@ -314,15 +332,21 @@ class Converter {
     return node.name || node.output.find((o) => o) || `${node.opType ?? 'node'}#${index}`;
   }
 
+  /** The node's handler, or `UnsupportedOpError` naming the op, the node and the supported ops. */
+  private checkSupported(node: NodeProto, index: number): Handler {
+    const type = node.opType ?? '';
+    const name = this.nodeName(node, index);
+    if (node.domain && node.domain !== 'ai.onnx') throw new UnsupportedOpError(`${node.domain}::${type}`, name, SUPPORTED_ONNX_OPS);
+    const handler = Object.prototype.hasOwnProperty.call(HANDLERS, type) ? HANDLERS[type] : undefined;
+    if (!handler) throw new UnsupportedOpError(type, name, SUPPORTED_ONNX_OPS);
+    return handler;
+  }
+
   private convertNode(node: NodeProto, index: number): void {
     const type = node.opType ?? '';
     const name = this.nodeName(node, index);
     if (this.inProgress.has(node)) throw new DataError(this.file, `node '${name}' (${type}) depends on its own output: the graph has a cycle`);
-    if (node.domain && node.domain !== 'ai.onnx') {
-      throw new UnsupportedOpError(`${node.domain}::${type}`, name, SUPPORTED_ONNX_OPS);
-    }
-    const handler = Object.prototype.hasOwnProperty.call(HANDLERS, type) ? HANDLERS[type] : undefined;
-    if (!handler) throw new UnsupportedOpError(type, name, SUPPORTED_ONNX_OPS);
+    const handler = this.checkSupported(node, index);
     this.inProgress.add(node);
     try {
       handler(this, { node, type, name, attrs: new NodeAttributes(node, name, this.file) });
@@ -403,6 +427,11 @@ class Converter {
   setOutput(op: Op, i: number, v: Value): void {
     const name = op.node.output[i];
     if (name) this.values.set(name, v);
+  }
+
+  /** Whether value `name` is already defined. */
+  hasValue(name: string | undefined): boolean {
+    return !!name && this.values.has(name);
   }
 
   /** Define value `name` (the output of a node fused into the current one). */
@@ -811,6 +840,8 @@ const add: Handler = (c, op) => {
   op.attrs.allowOnly([]);
   let a = c.input(op, 0);
   let b = c.input(op, 1);
+  // Converting the inputs may have fused this Add into the MatMul before it (as its bias).
+  if (c.hasValue(op.node.output[0])) return;
   if (a.kind === 'const' && b.kind === 'const') {
     throw new UnsupportedOpError('Add of two constants', op.name, ['Add with at least one computed input']);
   }

@@ -1,0 +1,88 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initBackend, tf } from '../../src/backend';
+import { ConfigError, DataError } from '../../src/errors';
+import { loadTfjsModelFromDir } from '../../src/compiler';
+import { runCli } from '../helpers/cli';
+
+const FIXTURE = path.join(__dirname, '..', 'fixtures', 'tfjs', 'cnn-small', 'model.json');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ohmic-cli-'));
+
+beforeAll(async () => {
+  await initBackend();
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function writeInputs(name: string, content: unknown): string {
+  const f = path.join(dir, name);
+  fs.writeFileSync(f, typeof content === 'string' ? content : JSON.stringify(content));
+  return f;
+}
+
+describe('ohmic compile', () => {
+  it('prints JSON with layers and totals whose tile counts match the tile size', async () => {
+    const out = JSON.parse(await runCli(['compile', '--model', FIXTURE, '--device', 'reram', '--tile', '16x16', '--json']));
+    expect(out.layers.map((l: { name: string }) => l.name)).toEqual(['conv', 'out']);
+    // conv: 3·3·2 = 18 rows × 3 cols → 2 row blocks; dense 27×4 → 2 row blocks
+    expect(out.layers.map((l: { tiles: number }) => l.tiles)).toEqual([2, 2]);
+    expect(out.layers[0].mvmsPerInference).toBe(36);
+    expect(out.totals.tiles).toBe(4);
+    expect(out.totals.latencyNs).toBeCloseTo(out.layers[0].stageTimeNs + out.layers[1].stageTimeNs, 9);
+  });
+
+  it('prints a table by default, and rejects a bad device or tile', async () => {
+    const text = await runCli(['compile', '--model', FIXTURE, '--device', 'pcm']);
+    expect(text).toMatch(/^layer\s+op\s+device/);
+    expect(text).toMatch(/total\s+/);
+    await expect(runCli(['compile', '--model', FIXTURE, '--device', 'sram'])).rejects.toThrow(
+      /--device = "sram": expected a preset \(reram, pcm, nand, ideal\) or a chip\/device \.json file/,
+    );
+    await expect(runCli(['compile', '--model', FIXTURE, '--device', 'reram', '--tile', '16by16'])).rejects.toThrow(/chip\.tile = "16by16"/);
+    await expect(runCli(['compile', '--model', path.join(dir, 'none.onnx'), '--device', 'reram'])).rejects.toThrow(DataError);
+  });
+
+  it('takes a chip JSON file', async () => {
+    const chipFile = writeInputs('chip.json', { device: { preset: 'nand', bitsPerCell: 3 }, tile: '8x8', adc: { bits: 6 } });
+    const out = JSON.parse(await runCli(['compile', '--model', FIXTURE, '--device', chipFile, '--json']));
+    expect(out.layers[0].device).toBe('nand');
+    expect(out.totals.tiles).toBe(3 + 4 * 1);
+  });
+});
+
+describe('ohmic run', () => {
+  const inputs = { shape: [6, 6, 2], data: [Array.from({ length: 72 }, (_, i) => ((i * 7) % 13) / 13), Array.from({ length: 72 }, (_, i) => ((i * 5) % 11) / 11)] };
+
+  it('on the ideal device returns the model\'s logits (before its softmax)', async () => {
+    const file = writeInputs('in.json', inputs);
+    const out = JSON.parse(await runCli(['run', '--model', FIXTURE, '--inputs', file, '--device', 'ideal', '--json']));
+    expect(out.outputKind).toMatch(/^logits/);
+    const model = await loadTfjsModelFromDir(FIXTURE);
+    const x = tf.tensor4d(inputs.data.flat(), [2, 6, 6, 2]);
+    const probs = (model.predict(x) as tf.Tensor).arraySync() as number[][];
+    out.outputs.forEach((row: number[], i: number) => {
+      const soft = tf.softmax(tf.tensor1d(row)).arraySync() as number[];
+      soft.forEach((p, j) => expect(p).toBeCloseTo(probs[i][j], 4));
+    });
+  });
+
+  it('is reproducible by seed, and --noise selects signal-level noise', async () => {
+    const file = writeInputs('in2.json', inputs);
+    const a = JSON.parse(await runCli(['run', '--model', FIXTURE, '--inputs', file, '--device', 'reram', '--seed', '3', '--json']));
+    const b = JSON.parse(await runCli(['run', '--model', FIXTURE, '--inputs', file, '--device', 'reram', '--seed', '3', '--json']));
+    const c = JSON.parse(await runCli(['run', '--model', FIXTURE, '--inputs', file, '--device', 'reram', '--seed', '4', '--json']));
+    expect(a.outputs).toEqual(b.outputs);
+    expect(a.outputs).not.toEqual(c.outputs);
+    const s = JSON.parse(await runCli(['run', '--model', FIXTURE, '--inputs', file, '--noise', 'mult:0.4', '--json']));
+    expect(s.mode).toBe('signal-level multiplicative σ=0.4');
+    await expect(runCli(['run', '--model', FIXTURE, '--inputs', file, '--noise', 'mul:0.4'])).rejects.toThrow(/--noise = "mul:0.4"/);
+  });
+
+  it('names the field of a malformed inputs file', async () => {
+    const bad = (name: string, content: unknown) => runCli(['run', '--model', FIXTURE, '--inputs', writeInputs(name, content)]);
+    await expect(bad('b1.json', '{not json')).rejects.toThrow(DataError);
+    await expect(bad('b2.json', { shape: [5, 5, 2], data: [[1]] })).rejects.toThrow(/b2\.json: shape = \[5,5,2\]: expected one input of shape \[6, 6, 2\]/);
+    await expect(bad('b3.json', { shape: [6, 6, 2], data: [[1, 2]] })).rejects.toThrow(/b3\.json: data\[0\] = "2 values": expected 72 numbers/);
+    await expect(bad('b4.json', { shape: [6, 6, 2], data: [Array(72).fill('x')] })).rejects.toThrow(ConfigError);
+  });
+});
