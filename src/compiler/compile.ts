@@ -130,7 +130,7 @@ export class CompiledModel {
   /** Run on the chip's programmed layers (used by ProgrammedChip.run). */
   runOnLayers(x: ExecutorInputs, layers: ReadonlyMap<string, readonly ProgrammedLayer[]>, rng: Rng, stats = emptyMvmStats()): tf.Tensor {
     const mvm: MvmHook = (node, input, site) =>
-      analogMvm(layers.get(node.name)![site.group], input, rng.fold(node.name).fold(site.group).fold(site.step), stats);
+      analogMvm(layers.get(node.name)![site.group], input, rng.fold(node.name).fold(site.group).fold(site.step).fold(site.chunk), stats);
     return this.deviceExecutor.run(x, { mvm, noise: NOISE_OFF });
   }
 
@@ -159,7 +159,7 @@ export class CompiledModel {
       const y = tf.matMul(input, site.matrix) as tf.Tensor2D;
       if (noise.sigma === 0) return y;
       const data = y.dataSync().slice() as Float32Array;
-      applySignalNoise(data, noise, rng.fold(node.name).fold(site.group).fold(site.step));
+      applySignalNoise(data, noise, rng.fold(node.name).fold(site.group).fold(site.step).fold(site.chunk));
       return tf.tensor2d(data, y.shape);
     };
     return this.signalExecutor.run(x, { mvm, noise: NOISE_OFF });

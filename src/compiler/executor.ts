@@ -27,6 +27,12 @@ export interface MvmSite {
   /** LSTM time step (0 for dense and conv2d). */
   readonly step: number;
   /**
+   * Batch chunk of a large convolution (0 otherwise): im2col of a big batch is cut
+   * into chunks of samples so no patch matrix exceeds {@link IM2COL_BUDGET}; a noisy
+   * hook must draw independent noise per chunk.
+   */
+  readonly chunk: number;
+  /**
    * The node's exact `[rows, cols]` matrix for this group (see `mvmMatrix`), cached
    * by the executor; a hook may use it (e.g. exact product + signal-level noise).
    * Owned by the executor: do not dispose.
@@ -94,7 +100,7 @@ interface KernelContext {
   /** True when no MVM hook was given, so analog products may use fused tfjs ops. */
   readonly exact: boolean;
   input(name: string): tf.Tensor;
-  mvm(node: AnalogNode, x: tf.Tensor2D, group: number, step: number): tf.Tensor2D;
+  mvm(node: AnalogNode, x: tf.Tensor2D, group: number, step: number, chunk?: number): tf.Tensor2D;
   noise(node: NodeOf<'noise'>, y: tf.Tensor): tf.Tensor;
 }
 
@@ -107,6 +113,22 @@ function constTensor(c: ConstTensor): tf.Tensor {
 
 function withBias(y: tf.Tensor, bias: tf.Tensor | undefined): tf.Tensor {
   return bias ? tf.add(y, bias) : y;
+}
+
+/** Largest im2col patch matrix built at once, in elements (64 MB of float32). */
+export const IM2COL_BUDGET = 16 * 1024 * 1024;
+
+function convOutputSize(
+  h: number,
+  w: number,
+  window: readonly [number, number],
+  strides: readonly [number, number],
+  dilations: readonly [number, number],
+  padding: readonly [number, number, number, number],
+): [number, number] {
+  const outH = Math.floor((h + padding[0] + padding[1] - ((window[0] - 1) * dilations[0] + 1)) / strides[0]) + 1;
+  const outW = Math.floor((w + padding[2] + padding[3] - ((window[1] - 1) * dilations[1] + 1)) / strides[1]) + 1;
+  return [outH, outW];
 }
 
 /**
@@ -204,17 +226,29 @@ const KERNELS = {
       const y = groups === 1 ? tf.conv2d(x4, filter, s, pad, 'NHWC', d) : tf.depthwiseConv2d(x4, filter, s, pad, 'NHWC', d);
       return withBias(y, ctx.constants.bias);
     }
-    const { patches, outH, outW } = im2col(x4, [kh, kw], strides, dilations, pads);
-    let y: tf.Tensor2D;
-    if (groups === 1) {
-      y = ctx.mvm(node, patches, 0, 0);
-    } else {
-      // Columns are (position, channel); regroup to (group, position, channel-in-group).
-      const rows = patches.shape[0];
-      const byGroup = tf.transpose(tf.reshape(patches, [rows, kh * kw, groups, cInG]), [2, 0, 1, 3]);
-      const perGroup = tf.unstack(tf.reshape(byGroup, [groups, rows, kh * kw * cInG]));
-      y = tf.concat(perGroup.map((p, g) => ctx.mvm(node, p as tf.Tensor2D, g, 0)), 1);
+    // Cut the batch so each patch matrix stays within budget: tfjs-wasm fails with
+    // "memory access out of bounds" once its heap nears 2 GB (DenseNet-100, batch 32).
+    const [outH, outW] = convOutputSize(h, w, [kh, kw], strides, dilations, pads);
+    const perSample = outH * outW * kh * kw * cInG * groups;
+    const chunk = Math.max(1, Math.min(n, Math.floor(IM2COL_BUDGET / perSample)));
+    const parts: tf.Tensor[] = [];
+    for (let start = 0, k = 0; start < n; start += chunk, k++) {
+      const size = Math.min(chunk, n - start);
+      const xs = size === n ? x4 : tf.slice(x4, [start, 0, 0, 0], [size, -1, -1, -1]);
+      const { patches } = im2col(xs, [kh, kw], strides, dilations, pads);
+      let y: tf.Tensor2D;
+      if (groups === 1) {
+        y = ctx.mvm(node, patches, 0, 0, k);
+      } else {
+        // Columns are (position, channel); regroup to (group, position, channel-in-group).
+        const rows = patches.shape[0];
+        const byGroup = tf.transpose(tf.reshape(patches, [rows, kh * kw, groups, cInG]), [2, 0, 1, 3]);
+        const perGroup = tf.unstack(tf.reshape(byGroup, [groups, rows, kh * kw * cInG]));
+        y = tf.concat(perGroup.map((p, g) => ctx.mvm(node, p as tf.Tensor2D, g, 0, k)), 1);
+      }
+      parts.push(y);
     }
+    const y = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
     return tf.reshape(withBias(y, ctx.constants.bias), [n, outH, outW, cOut]);
   },
   batchNorm: (_node, [x], ctx) => tf.add(tf.mul(x, ctx.constants.scale!), ctx.constants.shift!),
@@ -370,9 +404,9 @@ export class GraphExecutor {
       const callerTensors = new Set([...bound.values()].map((t) => t.id));
       const ctxBase = {
         input: (name: string) => bound.get(name)!,
-        mvm: (node: AnalogNode, x: tf.Tensor2D, group: number, step: number) => {
+        mvm: (node: AnalogNode, x: tf.Tensor2D, group: number, step: number, chunk = 0) => {
           const matrix = this.constants.get(node.name)!.matrices![group];
-          const y = mvmHook(node, x, { group, step, matrix });
+          const y = mvmHook(node, x, { group, step, chunk, matrix });
           const expected = matrix.shape[1];
           if (y.rank !== 2 || y.shape[0] !== x.shape[0] || y.shape[1] !== expected) {
             throw new ShapeError(

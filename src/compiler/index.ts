@@ -16,3 +16,5 @@ export type { CompileReport, LayerReport } from './report';
 export { foldBatchNorm } from './passes/foldBatchNorm';
 export { encodeNpyFloat32 } from './npy';
 export { toRng } from './runSeed';
+export { ONNX_OPSET_RANGE, SUPPORTED_ONNX_OPS, fromOnnx, loadOnnxFile } from './frontends/onnx';
+export type { OnnxImportOptions } from './frontends/onnx';

@@ -253,3 +253,30 @@ describe('saving and loading a programmed chip', () => {
     compiled.dispose();
   });
 });
+
+describe('large convolutions are cut into batch chunks', () => {
+  it('stay exact on the ideal chip and draw independent noise per chunk', () => {
+    // 64×64×64 input, 3×3 'same' conv: 4096·576 patch values per sample, so the 16 M
+    // budget takes 7 samples per chunk and a batch of 8 runs as two chunks.
+    const model = tf.sequential({
+      layers: [tf.layers.conv2d({ inputShape: [64, 64, 64], filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: glorot(3), name: 'big' })],
+    });
+    const one = seededInput([1, 64, 64, 64], 8);
+    const x = tf.tile(one, [8, 1, 1, 1]);
+    const ideal = compile(model, { chip: IDEAL_CHIP });
+    const chip = ideal.program(1);
+    const y = chip.run(x, { seed: 1, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0 } });
+    expect(relMaxError(y, model.predict(x) as tf.Tensor)).toBeLessThan(1e-4);
+    chip.dispose();
+    ideal.dispose();
+
+    const noisy = compile(model, { chip: IDEAL_CHIP });
+    const out = noisy.runSignal(x, { kind: 'additive', sigma: 1 }, { seed: 2 });
+    const [first, last] = [tf.slice(out, [0, 0, 0, 0], [1, -1, -1, -1]), tf.slice(out, [7, 0, 0, 0], [1, -1, -1, -1])];
+    const [second] = [tf.slice(out, [1, 0, 0, 0], [1, -1, -1, -1])];
+    // same input in every sample: samples in different chunks (0 and 7) and in the same chunk (0 and 1) all differ
+    expect(tf.sum(tf.abs(tf.sub(first, last))).dataSync()[0]).toBeGreaterThan(1000);
+    expect(tf.sum(tf.abs(tf.sub(first, second))).dataSync()[0]).toBeGreaterThan(1000);
+    noisy.dispose();
+  });
+});

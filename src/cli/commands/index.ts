@@ -2,10 +2,12 @@
 import type { Command } from 'commander';
 import { registerCompile } from './compile';
 import { registerDemo } from './demo';
+import { registerMerge } from './merge';
 import { registerRun } from './run';
 import { registerSchedule } from './schedule';
+import { registerStudy } from './study';
 import { registerTrain } from './train';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerCompile, registerRun, registerDemo, registerSchedule, registerTrain];
+export const COMMANDS: RegisterCommand[] = [registerCompile, registerRun, registerDemo, registerSchedule, registerTrain, registerStudy, registerMerge];

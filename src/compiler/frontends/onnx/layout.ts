@@ -110,10 +110,11 @@ export function layoutChange(from: AxisMap, to: AxisMap, onnxShape: readonly (nu
       droppedIr.push(ir);
     }
   });
-  // Dropped axes have size 1, so where they go in the permutation does not move any data.
-  const perm = [...kept.map((o) => from[o] as number), ...droppedIr];
+  const keptIr = kept.map((o) => from[o] as number);
   const change: { transpose?: number[]; reshape?: number[] } = {};
-  if (perm.some((p, k) => p !== k)) change.transpose = perm;
+  // Dropped axes have size 1, so they move no data: if the kept axes are already in
+  // order, the reshape alone re-arranges the tensor.
+  if (keptIr.some((p, k) => k > 0 && p < keptIr[k - 1])) change.transpose = [...keptIr, ...droppedIr];
   if (droppedIr.length > 0 || kept.length !== order.length) {
     const target = order.slice(1).map((o) => onnxShape[o]);
     if (target.some((d) => d === null)) {
