@@ -234,19 +234,19 @@ const KERNELS = {
     const parts: tf.Tensor[] = [];
     for (let start = 0, k = 0; start < n; start += chunk, k++) {
       const size = Math.min(chunk, n - start);
-      const xs = size === n ? x4 : tf.slice(x4, [start, 0, 0, 0], [size, -1, -1, -1]);
-      const { patches } = im2col(xs, [kh, kw], strides, dilations, pads);
-      let y: tf.Tensor2D;
-      if (groups === 1) {
-        y = ctx.mvm(node, patches, 0, 0, k);
-      } else {
-        // Columns are (position, channel); regroup to (group, position, channel-in-group).
-        const rows = patches.shape[0];
-        const byGroup = tf.transpose(tf.reshape(patches, [rows, kh * kw, groups, cInG]), [2, 0, 1, 3]);
-        const perGroup = tf.unstack(tf.reshape(byGroup, [groups, rows, kh * kw * cInG]));
-        y = tf.concat(perGroup.map((p, g) => ctx.mvm(node, p as tf.Tensor2D, g, 0, k)), 1);
-      }
-      parts.push(y);
+      const chunkIndex = k;
+      parts.push(
+        tf.tidy(() => {
+          const xs = size === n ? x4 : tf.slice(x4, [start, 0, 0, 0], [size, -1, -1, -1]);
+          const { patches } = im2col(xs, [kh, kw], strides, dilations, pads);
+          if (groups === 1) return ctx.mvm(node, patches, 0, 0, chunkIndex);
+          // Columns are (position, channel); regroup to (group, position, channel-in-group).
+          const rows = patches.shape[0];
+          const byGroup = tf.transpose(tf.reshape(patches, [rows, kh * kw, groups, cInG]), [2, 0, 1, 3]);
+          const perGroup = tf.unstack(tf.reshape(byGroup, [groups, rows, kh * kw * cInG]));
+          return tf.concat(perGroup.map((p, g) => ctx.mvm(node, p as tf.Tensor2D, g, 0, chunkIndex)), 1);
+        }),
+      );
     }
     const y = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
     return tf.reshape(withBias(y, ctx.constants.bias), [n, outH, outW, cOut]);
@@ -430,7 +430,9 @@ export class GraphExecutor {
         const args = node.inputs.map((i) => env.get(i)!);
         const ctx: KernelContext = { ...ctxBase, exact: hooks.mvm === undefined, constants: this.constants.get(node.name) ?? {} };
         const kernel = KERNELS[node.op] as Kernel<OpKind>;
-        const y = kernel(node as NodeOf<OpKind>, args, ctx);
+        // A tidy per node frees its temporaries (im2col slices and patches) at once,
+        // not when the whole graph ends: DenseNet-100 would otherwise hold gigabytes.
+        const y = tf.tidy(() => kernel(node as NodeOf<OpKind>, args, ctx));
         env.set(node.name, y);
         refs.set(y.id, (refs.get(y.id) ?? 0) + 1);
         // Free inputs whose last reader this was, unless another live value is the same tensor.

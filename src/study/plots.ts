@@ -56,6 +56,8 @@ const SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
 const PANEL_WIDTH = 240;
 const PANEL_HEIGHT = 180;
 const MAX_FACET_COLUMNS = 4;
+/** Legends show whole labels: zoo model names run past vega's default 160 px limit. */
+const LEGEND = { labelLimit: 480 };
 
 /** Order in which dimensions appear in a series label. */
 const LABEL_ORDER: readonly PlotDimension[] = ['model', 'device', 'noise', 'sigma', 'semantics', 'votes'];
@@ -242,7 +244,13 @@ function facetedLineSpec(input: LineSpecInput): TopLevelSpec {
           scale: { zero: !input.y.percent },
           ...(input.y.percent ? { axis: { format: '.0%' } } : {}),
         },
-        color: { field: 'series', type: 'nominal', title: input.seriesTitle, sort: [...input.series] },
+        color: {
+          field: 'series',
+          type: 'nominal',
+          title: input.seriesTitle,
+          sort: [...input.series],
+          legend: LEGEND,
+        },
         tooltip,
       },
     },
@@ -325,31 +333,60 @@ export function metricVsVotesSpec(
   });
 }
 
-/** The records on the accuracy–energy Pareto front, cheapest first (see {@link paretoFront}). */
+/**
+ * The noise condition a point was evaluated under: its σ, prefixed with the noise
+ * kind when `withNoise` (when the records mix kinds), e.g. `σ=0.4` or
+ * `additive σ=0.4`. Accuracy at different σ is not a design choice but a
+ * different question, so Pareto fronts are taken within one condition.
+ */
+export function noiseCondition(point: PointConfig, withNoise: boolean): string {
+  return withNoise ? `${point.noise} σ=${point.sigma}` : `σ=${point.sigma}`;
+}
+
+/**
+ * The records on the accuracy–energy Pareto front of their noise condition
+ * ({@link noiseCondition}): within each condition, the device, model, semantics
+ * and vote count that no other beats on both accuracy and `energyPicojoules`
+ * (see {@link paretoFront}). Conditions in order of first appearance, each front
+ * cheapest first; records without a numeric energy take no part.
+ */
 export function accuracyEnergyFront(records: readonly ResultRecord[]): ResultRecord[] {
   const withEnergy = records.filter((r) => numericMetric(r, PARETO_COST_METRIC) !== undefined);
-  return paretoFront(
-    withEnergy,
-    (r) => r.accuracy.mean,
-    (r) => numericMetric(r, PARETO_COST_METRIC) as number,
+  const groups = new Map<string, ResultRecord[]>();
+  for (const r of withEnergy) {
+    const key = JSON.stringify([r.point.noise, r.point.sigma]);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [r]);
+    else group.push(r);
+  }
+  return [...groups.values()].flatMap((group) =>
+    paretoFront(
+      group,
+      (r) => r.accuracy.mean,
+      (r) => numericMetric(r, PARETO_COST_METRIC) as number,
+    ),
   );
 }
 
 /**
- * Accuracy vs energy of every point that has an energy, coloured by device, with
- * the Pareto front across all devices drawn as a staircase (beyond a front point,
- * more energy buys nothing until the next one) and its points drawn large (the
- * subtitle says so, as a size legend for a boolean would need a sorted field).
- * The energy axis is logarithmic when all energies are positive and span at
- * least a factor of 10. `null` when no record has an energy.
+ * Accuracy vs energy of every point that has an energy, one panel per noise
+ * condition, coloured by device, with the condition's Pareto front across all
+ * devices drawn as a staircase (beyond a front point, more energy buys nothing
+ * until the next one) and its points drawn large (the subtitle says so: a size
+ * legend for a boolean would need a sorted field). The energy axis is
+ * logarithmic when all energies are positive and span at least a factor of 10.
+ * `null` when no record has an energy.
  */
 export function accuracyEnergyParetoSpec(records: readonly ResultRecord[]): TopLevelSpec | null {
   const withEnergy = records.filter((r) => numericMetric(r, PARETO_COST_METRIC) !== undefined);
   if (withEnergy.length === 0) return null;
   const front = new Set(accuracyEnergyFront(withEnergy).map((r) => r.pointId));
-  const rows = withEnergy.map((r) =>
-    toRow(r, r.point.device, { value: numericMetric(r, PARETO_COST_METRIC), onFront: front.has(r.pointId) }),
-  );
+  const withNoise = varyingDimensions(withEnergy, ['noise']).length > 0;
+  const rows = withEnergy.map((r) => ({
+    ...toRow(r, r.point.device, { value: numericMetric(r, PARETO_COST_METRIC), onFront: front.has(r.pointId) }),
+    condition: noiseCondition(r.point, withNoise),
+  }));
+  const conditions = distinct(rows.map((r) => r.condition));
   const energies = rows.map((r) => r.value as number);
   const min = Math.min(...energies);
   const max = Math.max(...energies);
@@ -368,32 +405,38 @@ export function accuracyEnergyParetoSpec(records: readonly ResultRecord[]): TopL
       text: 'Accuracy–energy Pareto front across devices',
       subtitle: 'large points and the staircase: the front (no point has higher accuracy for less energy)',
     },
-    data: { values: rows.map((r) => ({ ...r })) },
-    width: 2 * PANEL_WIDTH,
-    height: 2 * PANEL_HEIGHT,
-    layer: [
-      {
-        transform: [{ filter: 'datum.onFront' }],
-        mark: { type: 'line', interpolate: 'step-after', color: '#333333', strokeWidth: 1.5 },
-        encoding: { x, y, order: { field: 'value', type: 'quantitative' } },
-      },
-      {
-        mark: { type: 'point', filled: true },
-        encoding: {
-          x,
-          y,
-          color: {
-            field: 'device',
-            type: 'nominal',
-            title: 'device',
-            sort: distinct(withEnergy.map((r) => r.point.device)),
-          },
-          ...(models.length > 1 ? { shape: { field: 'model', type: 'nominal', title: 'model', sort: models } } : {}),
-          size: { condition: { test: 'datum.onFront', value: 140 }, value: 30 },
-          tooltip: [...TOOLTIP, { field: 'value', type: 'quantitative', title: 'energy (pJ)' }],
+    data: { values: rows },
+    facet: { field: 'condition', type: 'nominal', title: 'noise', sort: conditions },
+    columns: Math.min(3, conditions.length),
+    spec: {
+      width: PANEL_WIDTH,
+      height: PANEL_HEIGHT,
+      layer: [
+        {
+          transform: [{ filter: 'datum.onFront' }],
+          mark: { type: 'line', interpolate: 'step-after', color: '#333333', strokeWidth: 1.5 },
+          encoding: { x, y, order: { field: 'value', type: 'quantitative' } },
         },
-      },
-    ],
+        {
+          mark: { type: 'point', filled: true },
+          encoding: {
+            x,
+            y,
+            color: {
+              field: 'device',
+              type: 'nominal',
+              title: 'device',
+              sort: distinct(withEnergy.map((r) => r.point.device)),
+            },
+            ...(models.length > 1
+              ? { shape: { field: 'model', type: 'nominal', title: 'model', sort: models, legend: LEGEND } }
+              : {}),
+            size: { condition: { test: 'datum.onFront', value: 140 }, value: 30 },
+            tooltip: [...TOOLTIP, { field: 'value', type: 'quantitative', title: 'energy (pJ)' }],
+          },
+        },
+      ],
+    },
   } as TopLevelSpec;
 }
 

@@ -30,14 +30,14 @@ function distinct<T>(values: readonly T[]): T[] {
 
 function paretoTable(records: readonly ResultRecord[]): string {
   const front = accuracyEnergyFront(records);
-  const header = '| energy (pJ) | accuracy % | device | model | noise | σ | semantics | votes |';
-  const align = '| ---: | ---: | --- | --- | --- | ---: | --- | ---: |';
+  const header = '| noise | σ | energy (pJ) | accuracy % | device | model | semantics | votes |';
+  const align = '| --- | ---: | ---: | ---: | --- | --- | --- | ---: |';
   const rows = front.map((r) => {
     const energy = numericMetric(r, PARETO_COST_METRIC) as number;
     const p = r.point;
     return (
-      `| ${Number(energy.toPrecision(4))} | ${(100 * r.accuracy.mean).toFixed(2)} | ${p.device} | ` +
-      `${p.model.replace(/\|/g, '\\|')} | ${p.noise} | ${p.sigma} | ${p.semantics} | ${p.votes} |`
+      `| ${p.noise} | ${p.sigma} | ${Number(energy.toPrecision(4))} | ${(100 * r.accuracy.mean).toFixed(2)} | ` +
+      `${p.device} | ${p.model.replace(/\|/g, '\\|')} | ${p.semantics} | ${p.votes} |`
     );
   });
   return [header, align, ...rows].join('\n') + '\n';
@@ -70,7 +70,8 @@ export function studyReportMarkdown(
       '',
       '## Accuracy–energy Pareto front',
       '',
-      'Points no other point beats on both accuracy and energy, across all devices, cheapest first.',
+      'For each noise condition (noise kind and σ), the points that no other point under the same condition ' +
+        'beats on both accuracy and energy, across all devices, models and vote counts; cheapest first.',
       '',
       paretoTable(records).trimEnd(),
     );

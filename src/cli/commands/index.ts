@@ -5,9 +5,10 @@ import { registerDemo } from './demo';
 import { registerMerge } from './merge';
 import { registerRun } from './run';
 import { registerSchedule } from './schedule';
+import { registerStart } from './start';
 import { registerStudy } from './study';
 import { registerTrain } from './train';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerCompile, registerRun, registerDemo, registerSchedule, registerTrain, registerStudy, registerMerge];
+export const COMMANDS: RegisterCommand[] = [registerStart, registerCompile, registerRun, registerDemo, registerSchedule, registerTrain, registerStudy, registerMerge];

@@ -61,7 +61,8 @@ export async function mergeCommand(files: readonly string[], flags: MergeFlags):
     return result;
   }
   const o = process.stdout;
-  o.write(`ohmic merge: ${merge.written} points from ${files.length} files into ${out}`);
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  o.write(`ohmic merge: ${plural(merge.written, 'point')} from ${plural(files.length, 'file')} into ${out}`);
   o.write(merge.duplicatesDropped > 0 ? ` (${merge.duplicatesDropped} identical duplicates dropped)\n` : '\n');
   if (points !== null) {
     o.write(`${points.length - missingPoints.length} of the study's ${points.length} points present\n`);

@@ -16,6 +16,7 @@ import type { EvaluatorModule } from '../../study/evaluator';
 import { expandGrid, validateStudyConfig, type StudyConfig } from '../../study/grid';
 import { normaliseResultsFile, readResults, scanResultsFile } from '../../study/resultsFile';
 import { runStudy, type RunStudyReport } from '../../study/runStudy';
+import { validateChipPoint } from '../../study/chipEvaluator';
 import { formatShard, parseShard, shardFromEnv, WHOLE_GRID, type Shard } from '../../study/shard';
 import { readStudyConfigFile } from '../../study/studyConfigFile';
 import { writeStudyOutputs, type StudyOutputs } from '../../study/studyOutputs';
@@ -229,7 +230,13 @@ export interface StudyCommandResult {
   readonly outputs: StudyOutputs | null;
 }
 
-function printStudy(result: StudyCommandResult, shard: Shard, outDir: string, seconds: number): void {
+function printStudy(
+  result: StudyCommandResult,
+  shard: Shard,
+  outDir: string,
+  configFile: string | undefined,
+  seconds: number,
+): void {
   const out = process.stdout;
   const { run } = result;
   out.write(
@@ -238,9 +245,11 @@ function printStudy(result: StudyCommandResult, shard: Shard, outDir: string, se
   );
   if (result.outputs === null) {
     out.write(`results: ${run.resultsPath}\n`);
+    // Without the config, merge orders by point fields rather than by the grid (see mergeResultFiles).
+    const config = configFile === undefined ? '' : `--config ${configFile} `;
     out.write(
       `This is shard ${formatShard(shard)}; when every shard has finished, join them with\n` +
-        `  ohmic merge --config <study.json> --out ${path.join(outDir, 'results.jsonl')} --report ${outDir} ` +
+        `  ohmic merge ${config}--out ${path.join(outDir, 'results.jsonl')} --report ${outDir} ` +
         `${path.join(outDir, 'results-shard-*.jsonl')}\n`,
     );
     return;
@@ -260,6 +269,9 @@ export async function studyCommand(flags: StudyFlags): Promise<StudyCommandResul
   const shard = resolveStudyShard(flags, process.env);
   const workers = parseWorkers(flags.workers);
   const evaluator = resolveEvaluator(flags);
+  // The chip evaluator's points must be consistent (chips take device noise, the
+  // signal device a σ): checked for every point before anything runs.
+  if (flags.evaluator === undefined) for (const p of expandGrid(config)) validateChipPoint(p);
   const outDir = path.resolve(flags.out);
   const resultsPath = path.join(outDir, resultsFileName(shard));
   checkResume(resultsPath, flags.resume === true);
@@ -287,7 +299,7 @@ export async function studyCommand(flags: StudyFlags): Promise<StudyCommandResul
   const result: StudyCommandResult = { shard: formatShard(shard), run, records, outputs };
   for (const w of outputs?.warnings ?? []) process.stderr.write(`ohmic: plot warning: ${w}\n`);
   if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  else printStudy(result, shard, outDir, (performance.now() - started) / 1000);
+  else printStudy(result, shard, outDir, flags.config, (performance.now() - started) / 1000);
   return result;
 }
 

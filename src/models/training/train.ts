@@ -265,7 +265,9 @@ export async function trainModel(model: tf.LayersModel, data: Dataset, options: 
         throw new ConfigError('checkpointDir', dir, `checkpoints of this run (found ${path.basename(ckpt.file)} of a run with other options, model or data)`);
       }
       const h = ckpt.header;
-      model.setWeights(ckpt.values.slice(0, h.modelTensorCount).map((v, i) => tf.tensor(v, h.tensors[i].shape)));
+      const restored = ckpt.values.slice(0, h.modelTensorCount).map((v, i) => tf.tensor(v, h.tensors[i].shape));
+      model.setWeights(restored);
+      tf.dispose(restored);
       const optValues = ckpt.values.slice(h.modelTensorCount);
       if (optValues.length > 0) {
         const named = optValues.map((v, i) => {

@@ -1,0 +1,203 @@
+/**
+ * The study's point evaluator: a model on a device (or under the paper's
+ * signal-level noise), V votes under one of the three voting semantics, on a test
+ * set. It returns accuracy per replicate seed and the chip's cost for that many
+ * votes (latency, energy, power and tiles from the scheduler).
+ *
+ * Determinism: every draw comes from the point's stream. The test set runs in
+ * batches of {@link EVAL_BATCH} with each batch's run stream folded by its index,
+ * so results depend on the point and its seeds only, never on workers or shards.
+ * The runs of V votes are the first V of V+1, so smaller V reuse larger V's runs
+ * within one evaluator (a cache keyed by everything but V).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { initBackend, backendName, tf } from '../backend';
+import { ConfigError } from '../errors';
+import type { Rng } from '../rng';
+import { compile, type CompiledModel } from '../compiler/compile';
+import type { Graph } from '../compiler/ir/graph';
+import { loadOnnxFile } from '../compiler/frontends/onnx';
+import { fromTfjsLayersModel } from '../compiler/frontends/tfjsLayers';
+import { loadTfjsModelFromDir } from '../compiler/frontends/tfjsFiles';
+import { schedule, type ScheduleMode } from '../compiler/scheduler';
+import { loadZooModel } from '../models/zoo';
+import { voteDecision, voteSeeds, type VotingSemantics } from '../models/voting';
+import { PRESET_NAMES } from '../crossbar/presets';
+import { loadMnist, embeddedMnistDir } from '../data';
+import type { StudyPoint } from './grid';
+import { replicateRng } from './grid';
+import type { PointEvaluator } from './evaluator';
+import type { PointResult } from './resultRecord';
+
+/** Images per batch of a noisy run (part of the determinism contract above). */
+export const EVAL_BATCH = 250;
+
+/** The device name that selects the paper's signal-level noise instead of a chip. */
+export const SIGNAL_DEVICE = 'signal';
+
+export interface ChipEvaluatorOptions {
+  /** Dataset folder (`…/datasets` or the `mnist` folder itself); default: the embedded MNIST test files. */
+  readonly dataDir?: string;
+}
+
+interface TestSet {
+  readonly x: tf.Tensor;
+  readonly labels: Uint8Array;
+  readonly classes: number;
+}
+
+const SCHEDULE_MODE: Record<VotingSemantics, ScheduleMode> = {
+  passes: 'pipelined', // V runs through one chip, pipelined
+  replicas: 'parallel', // V programmed copies side by side
+  signal: 'pipelined',
+};
+
+async function loadGraph(model: string): Promise<Graph> {
+  const name = model.startsWith('zoo:') ? model.slice(4) : model;
+  if (model.endsWith('.onnx')) return loadOnnxFile(model);
+  if (model.endsWith('.json')) return fromTfjsLayersModel(await loadTfjsModelFromDir(model));
+  return fromTfjsLayersModel(await loadZooModel(name));
+}
+
+function mnistDir(dataDir: string | undefined): string {
+  if (dataDir === undefined) return embeddedMnistDir();
+  return fs.existsSync(path.join(dataDir, 't10k-labels-idx1-ubyte.gz')) ? dataDir : path.join(dataDir, 'mnist');
+}
+
+function chipFor(device: string): Record<string, unknown> {
+  // The exact reference and the signal-level mode use the ideal device with ideal
+  // converters; the signal mode's costs are those of that (ReRAM-timed) chip.
+  if (device === 'ideal' || device === SIGNAL_DEVICE) return { device: 'ideal', dac: { bits: null }, adc: { bits: null } };
+  if (!(PRESET_NAMES as readonly string[]).includes(device)) {
+    throw new ConfigError('device', device, `a preset (${PRESET_NAMES.join(', ')}) or "${SIGNAL_DEVICE}"`);
+  }
+  return { device };
+}
+
+/**
+ * Whether a point describes an experiment the chip evaluator can run: chips take
+ * their noise from the device (`noise: "device"`) and vote by `passes` or `replicas`;
+ * the `signal` device takes a multiplicative or additive σ and `signal` voting.
+ * Pure, so a study checks every point before any work starts.
+ */
+export function validateChipPoint(point: Pick<StudyPoint, 'device' | 'noise' | 'semantics' | 'dataset'>): void {
+  const isSignal = point.device === SIGNAL_DEVICE;
+  chipFor(point.device);
+  if (isSignal && point.noise === 'device') {
+    throw new ConfigError('noise', point.noise, '"multiplicative" or "additive" for the signal-level device');
+  }
+  if (!isSignal && point.noise !== 'device') {
+    throw new ConfigError('noise', point.noise, `"device" for device ${point.device} (its noise comes from the preset)`);
+  }
+  if (isSignal !== (point.semantics === 'signal')) {
+    throw new ConfigError('semantics', point.semantics, isSignal ? '"signal" for the signal-level device' : '"passes" or "replicas" for a chip');
+  }
+  if (point.dataset.name !== 'mnist') {
+    throw new ConfigError('dataset.name', point.dataset.name, '"mnist" (the chip evaluator reads MNIST test digits)');
+  }
+}
+
+/** Logits of one run over the whole test set, batch by batch. */
+function runAll(test: TestSet, run: (x: tf.Tensor, batch: number) => tf.Tensor): Float32Array {
+  const n = test.labels.length;
+  const out = new Float32Array(n * test.classes);
+  for (let start = 0, b = 0; start < n; start += EVAL_BATCH, b++) {
+    const size = Math.min(EVAL_BATCH, n - start);
+    const xb = tf.slice(test.x, start, size);
+    const y = run(xb, b);
+    out.set(y.dataSync() as Float32Array, start * test.classes);
+    tf.dispose([xb, y]);
+  }
+  return out;
+}
+
+/** Factory called once per worker: keeps models, data and runs cached across points. */
+export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): Promise<PointEvaluator> {
+  await initBackend();
+  const graphs = new Map<string, Graph>();
+  const compiled = new Map<string, CompiledModel>();
+  const tests = new Map<string, TestSet>();
+  const runsCache = new Map<string, Float32Array[]>();
+
+  const testSet = (point: StudyPoint): TestSet => {
+    const key = `${point.dataset.name}/${point.dataset.limit}`;
+    let t = tests.get(key);
+    if (!t) {
+      const data = loadMnist(mnistDir(options.dataDir), 'test', point.dataset.limit === null ? {} : { limit: point.dataset.limit });
+      t = { x: tf.tensor4d(data.images, [data.count, 28, 28, 1]), labels: data.labels, classes: 10 };
+      tests.set(key, t);
+    }
+    return t;
+  };
+
+  const compiledFor = async (point: StudyPoint): Promise<CompiledModel> => {
+    const key = `${point.model}|${point.device}`;
+    let c = compiled.get(key);
+    if (!c) {
+      let g = graphs.get(point.model);
+      if (!g) {
+        g = await loadGraph(point.model);
+        graphs.set(point.model, g);
+      }
+      c = compile(g, { chip: chipFor(point.device) });
+      compiled.set(key, c);
+    }
+    return c;
+  };
+
+  return async (point: StudyPoint, rng: Rng): Promise<PointResult> => {
+    validateChipPoint(point);
+    const isSignal = point.device === SIGNAL_DEVICE;
+    const model = await compiledFor(point);
+    const test = testSet(point);
+    const accuracyPerSeed: number[] = [];
+    for (const seed of point.seeds) {
+      const root = replicateRng(rng, seed);
+      const key = JSON.stringify([point.model, point.device, point.noise, point.sigma, point.semantics, point.dataset, root.keyHex]);
+      const runs = runsCache.get(key) ?? [];
+      const streams = voteSeeds(root, point.semantics, point.votes);
+      for (let v = runs.length; v < point.votes; v++) {
+        const s = streams[v];
+        if (isSignal) {
+          const noise = { kind: point.noise as 'multiplicative' | 'additive', sigma: point.sigma };
+          runs.push(runAll(test, (x, b) => model.runSignal(x, noise, { seed: s.run.fold(b) })));
+        } else {
+          const chip = model.program(s.program!);
+          runs.push(runAll(test, (x, b) => chip.run(x, { seed: s.run.fold(b) })));
+          chip.dispose();
+        }
+      }
+      runsCache.set(key, runs);
+      const decision = voteDecision(runs.slice(0, point.votes), { batch: test.labels.length, classes: test.classes });
+      let correct = 0;
+      for (let i = 0; i < decision.length; i++) if (decision[i] === test.labels[i]) correct++;
+      accuracyPerSeed.push(correct / decision.length);
+    }
+    const plan = model.plan;
+    const sched = schedule(
+      {
+        stageTimesNs: plan.layers.map((l) => l.stageTimeNs),
+        votes: point.votes,
+        energyPerInferencePicojoules: plan.layers.reduce((s, l) => s + l.energyPerInferencePicojoules, 0),
+        tiles: plan.totalTiles,
+        areaSquareMicrometers: plan.layers.reduce((s, l) => s + l.areaSquareMicrometers, 0),
+      },
+      SCHEDULE_MODE[point.semantics],
+    );
+    return {
+      accuracyPerSeed,
+      metrics: {
+        latencyNs: sched.latencyNs,
+        energyPicojoules: sched.energyPerDecisionPicojoules,
+        powerMilliwatts: sched.averagePowerMilliwatts,
+        paperPowerMilliwatts: sched.paperPowerMilliwatts,
+        tiles: sched.tiles,
+        areaSquareMicrometers: sched.areaSquareMicrometers ?? 0,
+        scheduleMode: sched.mode,
+        backend: backendName(),
+        examples: test.labels.length,
+      },
+    };
+  };
+}

@@ -1,0 +1,93 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initBackend, tf } from '../../src/backend';
+import { Rng } from '../../src/rng';
+import { ConfigError } from '../../src/errors';
+import { saveTfjsModelToDir } from '../../src/compiler';
+import { loadMnist, embeddedMnistDir } from '../../src/data';
+import { createChipEvaluator, validateChipPoint, EVAL_BATCH } from '../../src/study/chipEvaluator';
+import type { StudyPoint } from '../../src/study/grid';
+import type { PointEvaluator } from '../../src/study/evaluator';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ohmic-eval-'));
+let modelJson = '';
+let evaluate: PointEvaluator;
+let digitalAccuracy = 0;
+const LIMIT = 300;
+
+beforeAll(async () => {
+  await initBackend();
+  // A small seeded softmax classifier trained on embedded digits 1000..2999 (not the evaluated ones).
+  const data = loadMnist(embeddedMnistDir(), 'test', { limit: 3000 });
+  const x = tf.tensor4d(data.images, [3000, 28, 28, 1]);
+  const y = tf.oneHot(tf.tensor1d(data.labels, 'int32'), 10).toFloat();
+  const model = tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [28, 28, 1] }),
+      tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+  await model.fit(tf.slice(x, 1000, 2000), tf.slice(y, 1000, 2000), { epochs: 3, batchSize: 50, shuffle: false, verbose: 0 });
+  const pred = (model.predict(tf.slice(x, 0, LIMIT)) as tf.Tensor).argMax(1).dataSync();
+  digitalAccuracy = Array.from(pred).filter((p, i) => p === data.labels[i]).length / LIMIT;
+  modelJson = await saveTfjsModelToDir(model, path.join(dir, 'softmax'));
+  evaluate = await createChipEvaluator({});
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function point(overrides: Partial<StudyPoint>): StudyPoint {
+  return {
+    id: 'p', index: 0, model: modelJson, device: 'ideal', noise: 'device', sigma: 0, semantics: 'passes', votes: 1, seeds: [0],
+    dataset: { name: 'mnist', limit: LIMIT }, ...overrides,
+  };
+}
+
+describe('chip evaluator', () => {
+  it('on the ideal chip and at signal σ = 0 scores exactly the digital model', async () => {
+    expect(digitalAccuracy).toBeGreaterThan(0.8);
+    const ideal = await evaluate(point({}), Rng.fromSeed(1));
+    expect(ideal.accuracyPerSeed).toEqual([digitalAccuracy]);
+    const signal0 = await evaluate(point({ device: 'signal', noise: 'multiplicative', semantics: 'signal', votes: 5 }), Rng.fromSeed(1));
+    expect(signal0.accuracyPerSeed).toEqual([digitalAccuracy]);
+    expect(ideal.metrics!.examples).toBe(LIMIT);
+    expect(EVAL_BATCH).toBeLessThan(LIMIT); // the test covers more than one batch
+  });
+
+  it('is deterministic, loses accuracy under strong noise and wins some back by voting', async () => {
+    const noisy = (votes: number) => point({ device: 'signal', noise: 'multiplicative', sigma: 1.5, semantics: 'signal', votes, seeds: [0, 1] });
+    const a = await evaluate(noisy(1), Rng.fromSeed(4));
+    const fresh = await createChipEvaluator({});
+    const b = await fresh(noisy(1), Rng.fromSeed(4));
+    expect(b.accuracyPerSeed).toEqual(a.accuracyPerSeed);
+    const v15 = await evaluate(noisy(15), Rng.fromSeed(4));
+    const mean = (r: { accuracyPerSeed: readonly number[] }) => r.accuracyPerSeed.reduce((s, v) => s + v, 0) / r.accuracyPerSeed.length;
+    expect(mean(a)).toBeLessThan(digitalAccuracy - 0.05);
+    expect(mean(v15)).toBeGreaterThan(mean(a) + 0.03);
+    // V=1 computed after V=15 (from the cache) equals V=1 computed first
+    expect((await evaluate(noisy(1), Rng.fromSeed(4))).accuracyPerSeed).toEqual(a.accuracyPerSeed);
+  });
+
+  it('reports the scheduler\'s cost of V votes for each semantics', async () => {
+    const one = await evaluate(point({ device: 'reram', votes: 1 }), Rng.fromSeed(2));
+    const passes = await evaluate(point({ device: 'reram', votes: 4 }), Rng.fromSeed(2));
+    const replicas = await evaluate(point({ device: 'reram', votes: 4, semantics: 'replicas' }), Rng.fromSeed(2));
+    const m1 = one.metrics!;
+    expect(passes.metrics!.energyPicojoules).toBeCloseTo(4 * (m1.energyPicojoules as number), 6);
+    expect(passes.metrics!.scheduleMode).toBe('pipelined');
+    // one analog stage: pipelined latency L + (V-1) stages = 4τ; parallel replicas 1τ with 4× tiles
+    expect(passes.metrics!.latencyNs).toBeCloseTo(4 * (m1.latencyNs as number), 6);
+    expect(replicas.metrics!.latencyNs).toBeCloseTo(m1.latencyNs as number, 6);
+    expect(replicas.metrics!.tiles).toBe(4 * (m1.tiles as number));
+    expect(one.accuracyPerSeed[0]).toBeGreaterThan(digitalAccuracy - 0.05);
+  });
+
+  it('rejects inconsistent points before running them', () => {
+    expect(() => validateChipPoint(point({ device: 'signal', noise: 'device', semantics: 'signal' }))).toThrow(/noise = "device": expected "multiplicative" or "additive"/);
+    expect(() => validateChipPoint(point({ device: 'reram', noise: 'multiplicative' }))).toThrow(/noise = "multiplicative": expected "device" for device reram/);
+    expect(() => validateChipPoint(point({ device: 'reram', semantics: 'signal' }))).toThrow(/semantics = "signal": expected "passes" or "replicas"/);
+    expect(() => validateChipPoint(point({ device: 'flash' }))).toThrow(ConfigError);
+    expect(() => validateChipPoint(point({ dataset: { name: 'cifar10', limit: null } }))).toThrow(/dataset\.name = "cifar10"/);
+  });
+});
