@@ -35,6 +35,17 @@ export type {
   SignalNoise, SignalNoiseKind,
 } from './crossbar';
 
+// Compiler
+export {
+  compile, CompiledModel, IDEAL_CHIP, ProgrammedChip, loadProgrammedChip, planChip, foldBatchNorm,
+  fromTfjsLayersModel, loadTfjsModelFromDir, saveTfjsModelToDir, fromOnnx, loadOnnxFile, SUPPORTED_ONNX_OPS,
+  GraphExecutor, execute, verifyGraph, printGraph, GraphBuilder, isAnalog, mvmMatrix,
+} from './compiler';
+export type {
+  CompileOptions, FoldBatchNormMode, RunOptions, CompileReport, LayerReport, ChipPlan, LayerPlan, LayerOverrides,
+  Graph, Node, AnalogNode, OpKind, ExecutorHooks, MvmHook, MvmSite,
+} from './compiler';
+
 // Scheduling
 export { schedule, scheduleAll, scheduleEqualStages, validateScheduleInput, SCHEDULE_MODES } from './compiler/scheduler';
 export type { ScheduleInput, ScheduleResult, ScheduleMode, EqualStageSpec } from './compiler/scheduler';
@@ -44,6 +55,21 @@ export { simulateSchedule } from './compiler/eventSim';
 export { loadMnist, readCifarBinary, loadStrokes, embeddedMnistDir, defaultDataDir, CIFAR10_CLASS_NAMES } from './data';
 export type { MnistData, CifarData, StrokeData } from './data';
 
+// Models, training, voting
+export { buildModel, PAPER_MODEL_NAMES } from './models/paper/buildModel';
+export { MultiplicativeGaussianNoise, AdditiveGaussianNoise } from './models/noiseLayers';
+export { trainModel } from './models/training/train';
+export { loadZooModel, readZooManifest } from './models/zoo';
+export { voteDecision, accuracyVsVotes, voteSeeds, VOTING_SEMANTICS } from './models/voting';
+export type { VotingSemantics } from './models/voting';
+
 // Studies
+export { runStudy } from './study/runStudy';
+export { validateStudyConfig, expandGrid } from './study/grid';
+export type { StudyConfig, StudyPoint } from './study/grid';
+export { mergeResultFiles } from './study/resultsFile';
+export { writeStudyOutputs } from './study/studyOutputs';
+export { paretoFront } from './study/pareto';
+export { createChipEvaluator } from './study/chipEvaluator';
 export { runCrossbarDemo } from './study/crossbarDemo';
 export type { CrossbarDemoOptions, CrossbarDemoResult } from './study/crossbarDemo';
