@@ -11,7 +11,8 @@ import { ConfigError, DataError } from '../errors';
 import type { ProgrammedLayer, MvmStats } from '../crossbar/programmedLayer';
 import { emptyMvmStats, layerFromConductances } from '../crossbar/programmedLayer';
 import { validateChipSpec } from '../crossbar/chipSpec';
-import type { ExecutorInputs } from './executor';
+import { GraphExecutor, NOISE_OFF, type ExecutorInputs } from './executor';
+import { substituteMatrices } from './passes/substituteMatrices';
 import type { CompiledModel, RunOptions } from './compile';
 import { encodeNpyFloat32 } from './npy';
 import { toRng } from './runSeed';
@@ -58,6 +59,9 @@ export function modelFingerprint(model: CompiledModel): string {
 }
 
 export class ProgrammedChip {
+  /** Executor over the programmed effective weights, when every MVM is linear and noise-free. */
+  private linearExecutor: GraphExecutor | null | undefined;
+
   constructor(
     readonly model: CompiledModel,
     /** Programmed layers per analog node, one per conv group. */
@@ -68,7 +72,25 @@ export class ProgrammedChip {
 
   /** Run a batch with fresh read and sensing noise drawn from `options.seed`. */
   run(x: ExecutorInputs, options: RunOptions & { stats?: MvmStats }): tf.Tensor {
+    // Ideal converters and no dynamic noise: the chip is the programmed weights, so the
+    // executor's fused kernels give the same product faster (stats need the tiled path).
+    const linear = options.stats === undefined ? this.linear() : null;
+    if (linear) return linear.run(x, { noise: NOISE_OFF });
     return this.model.runOnLayers(x, this.layers, toRng(options.seed).fold('run'), options.stats ?? emptyMvmStats());
+  }
+
+  private linear(): GraphExecutor | null {
+    if (this.linearExecutor === undefined) {
+      const all = [...this.layers.values()].flat();
+      if (all.every((l) => l.effectiveWeights !== null)) {
+        const matrices = new Map<string, Float32Array[]>();
+        for (const [node, ls] of this.layers) matrices.set(node, ls.map((l) => l.effectiveWeights!.dataSync() as Float32Array));
+        this.linearExecutor = new GraphExecutor(substituteMatrices(this.model.graph, matrices));
+      } else {
+        this.linearExecutor = null;
+      }
+    }
+    return this.linearExecutor;
   }
 
   /** Total programming statistics over every layer. */
@@ -179,6 +201,7 @@ export class ProgrammedChip {
   }
 
   dispose(): void {
+    this.linearExecutor?.dispose();
     for (const ls of this.layers.values()) ls.forEach((l) => l.dispose());
   }
 }

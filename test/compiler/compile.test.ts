@@ -2,10 +2,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend, tf } from '../../src/backend';
-import { compile, loadProgrammedChip, IDEAL_CHIP } from '../../src/compiler';
+import { compile, loadProgrammedChip, loadOnnxFile, IDEAL_CHIP } from '../../src/compiler';
 import { ConfigError, DataError } from '../../src/errors';
 import { Rng } from '../../src/rng';
-import { cnn, denseBlock, lstmClassifier, mlp } from './tfjsModels';
+import { cnn, convVariants, denseBlock, lstmClassifier, mlp } from './tfjsModels';
 import { glorot, relMaxError, seededInput, uniform } from './helpers';
 import { std } from '../helpers/stats';
 
@@ -278,5 +278,47 @@ describe('large convolutions are cut into batch chunks', () => {
     expect(tf.sum(tf.abs(tf.sub(first, last))).dataSync()[0]).toBeGreaterThan(1000);
     expect(tf.sum(tf.abs(tf.sub(first, second))).dataSync()[0]).toBeGreaterThan(1000);
     noisy.dispose();
+  });
+});
+
+describe('the linear fast path of a programmed chip', () => {
+  // Programming noise but ideal converters and no dynamic noise: the chip is a fixed
+  // (noisy) weight set, run on fused kernels; it must equal the tiled im2col path.
+  const staticOnly = { device: { preset: 'ideal', programmingNoiseRelStd: 0.05 }, dac: { bits: null }, adc: { bits: null } };
+  const cases: Array<[string, () => tf.LayersModel, number[]]> = [
+    ['depthwise, strided and dilated convs', () => convVariants(5), [3, 10, 10, 4]],
+    ['stacked LSTM', () => lstmClassifier(6, true), [3, 7, 5]],
+    ['dense block', () => denseBlock(7), [3, 8, 8, 4]],
+  ];
+  it.each(cases)('%s: equals the tiled path with the same programmed conductances', (_name, build, shape) => {
+    const compiled = compile(build(), { chip: staticOnly });
+    const chip = compiled.program(3);
+    const x = seededInput(shape, 2);
+    const fast = chip.run(x, { seed: 1 });
+    const tiled = chip.run(x, { seed: 1, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0 } });
+    expect(relMaxError(fast, tiled)).toBeLessThan(1e-5);
+    // and the programming noise is really there
+    expect(relMaxError(fast, compiled.runIdeal(x))).toBeGreaterThan(1e-3);
+    chip.dispose();
+    compiled.dispose();
+  });
+});
+
+describe('compile on the ideal device equals PyTorch on its ONNX exports', () => {
+  const ONNX_DIR = path.join(__dirname, '..', 'fixtures', 'onnx');
+  const models: Array<[string, number]> = [['mlp', 13], ['cnn', 11], ['dense_block', 17], ['lstm', 13], ['attention', 17]];
+  it.each(models)('%s (opset %d): the tiled analog path within 1e-4 of max |y|', (name, opset) => {
+    const record = JSON.parse(fs.readFileSync(path.join(ONNX_DIR, `${name}.json`), 'utf8'));
+    const compiled = compile(loadOnnxFile(path.join(ONNX_DIR, `${name}_op${opset}.onnx`)), { chip: { ...IDEAL_CHIP, tile: '32x16' } });
+    const chip = compiled.program(0);
+    const x = tf.tensor(record.input, record.inputShape);
+    const want = tf.tensor(record.output, record.outputShape);
+    const y = chip.run(x, { seed: 0, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0 } });
+    // Runs return logits: where the export ends in a softmax, compare probabilities.
+    expect(compiled.endsInSoftmax).toBe(name === 'mlp');
+    expect(relMaxError(compiled.endsInSoftmax ? tf.softmax(y) : y, want)).toBeLessThan(1e-4);
+    expect(compiled.plan.layers.length).toBeGreaterThan(0);
+    chip.dispose();
+    compiled.dispose();
   });
 });
