@@ -16,7 +16,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng';
 import type { ChipSpec } from './chipSpec';
-import { applyDac } from './dac';
 import { signedLevels } from './adc';
 import { checkWeightMatrix, weightsToConductances, type WeightMatrix } from './mapping';
 import { applyProgrammingNoise } from './noise/programmingNoise';
@@ -31,10 +30,17 @@ interface RowBlock {
   readonly rows: number;
   /** (G⁺ − G⁻) for these rows, [rows × fanOut], µS. */
   readonly gDiff: tf.Tensor2D;
-  /** G⁺² + G⁻² for these rows, µS²; only when read noise is on. */
+  /** σ_read²·(G⁺² + G⁻²) for these rows, µS²: the read-noise variance per V²; only when read noise is on. */
   readonly gSq: tf.Tensor2D | null;
   /** Per output column, the full scale of the ADC of the tile holding it, µA. */
   readonly fullScaleMicroAmps: Float32Array;
+  /**
+   * [1 × fanOut], in µA / V_read units: ADC codes per unit current (levels / I_fs),
+   * current per code (I_fs / levels), and the sensing-noise variance.
+   */
+  readonly adcCodesPerUnit: tf.Tensor2D;
+  readonly adcUnitsPerCode: tf.Tensor2D;
+  readonly senseVarianceN: tf.Tensor2D;
 }
 
 /** What a programming draw did, for reports. */
@@ -83,6 +89,10 @@ export interface ProgrammedLayer {
    * sensing noise): the MVM is then exactly one matMul.
    */
   readonly effectiveWeights: tf.Tensor2D | null;
+  /** [1 × fanOut]: weightPerMicroSiemens · driftGain, the digital gain after the ADCs. */
+  readonly outputScale: tf.Tensor2D;
+  /** [fanIn × 1]: rowConductanceMicroSiemens as a tensor (read energy). */
+  readonly rowConductanceT: tf.Tensor2D;
   /** Frees the tensors held for this layer. */
   dispose(): void;
 }
@@ -181,6 +191,8 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
   const needSq = d.readNoiseRelStd > 0;
   const vRead = d.readVoltageVolts;
   const rowBlocks: RowBlock[] = [];
+  // 1 for an ideal ADC, so the code tensors stay finite (they are unused then).
+  const adcLevels = chip.adc.bits === null ? 1 : signedLevels(chip.adc.bits);
   for (let a = 0; a < grid.rowBlocks; a++) {
     const row0 = a * chip.tile.rows;
     const rows = Math.min(chip.tile.rows, fanIn - row0);
@@ -194,7 +206,7 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
         const m = gMinus[src + j];
         diff[i * fanOut + j] = p - m;
         colAbs[j] += Math.abs(p - m);
-        if (sq) sq[i * fanOut + j] = p * p + m * m;
+        if (sq) sq[i * fanOut + j] = d.readNoiseRelStd * d.readNoiseRelStd * (p * p + m * m);
       }
     }
     // ADC full scale per tile: its worst column with every input at ±V_read.
@@ -207,17 +219,23 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
       const fs = worst > 0 ? worst * vRead * chip.adc.rangeFraction : 1e-12;
       fullScale.fill(fs, c0, c1);
     }
+    const fsN = fullScale.map((f) => f / vRead);
     rowBlocks.push({
       row0,
       rows,
       gDiff: tf.tensor2d(diff, [rows, fanOut]),
       gSq: sq ? tf.tensor2d(sq, [rows, fanOut]) : null,
       fullScaleMicroAmps: fullScale,
+      adcCodesPerUnit: tf.tensor2d(fsN.map((f) => adcLevels / f), [1, fanOut]),
+      adcUnitsPerCode: tf.tensor2d(fsN.map((f) => f / adcLevels), [1, fanOut]),
+      senseVarianceN: tf.tensor2d(fsN.map((f) => (d.senseNoiseRelStd * f) ** 2), [1, fanOut]),
     });
   }
   const linear =
     chip.dac.bits === null && chip.dac.range.kind === 'perInputAbsMax' && chip.adc.bits === null &&
     d.readNoiseRelStd === 0 && d.senseNoiseRelStd === 0;
+  const outputScale = tf.tensor2d(Float32Array.from(c.weightPerMicroSiemens, (w) => w * driftGain), [1, fanOut]);
+  const rowConductanceT = tf.tensor2d(rowConductance, [fanIn, 1]);
   let effectiveWeights: tf.Tensor2D | null = null;
   if (linear) {
     const w = new Float32Array(fanIn * fanOut);
@@ -244,118 +262,100 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
     programming: c.programming,
     rowConductanceMicroSiemens: rowConductance,
     rowBlocks,
+    outputScale,
+    rowConductanceT,
     dispose() {
       effectiveWeights?.dispose();
+      outputScale.dispose();
+      rowConductanceT.dispose();
       for (const rb of rowBlocks) {
-        rb.gDiff.dispose();
+        tf.dispose([rb.gDiff, rb.adcCodesPerUnit, rb.adcUnitsPerCode, rb.senseVarianceN]);
         rb.gSq?.dispose();
       }
     },
   };
 }
 
-/** Products of every row block of `v` ([batch × fanIn]) with the given per-block matrices. */
-function blockProducts(v: tf.Tensor2D, layer: ProgrammedLayer, which: 'gDiff' | 'gSq', square: boolean): Float32Array[] {
-  const results: Float32Array[] = [];
-  // Results leave through the closure: tf.tidy walks its return value element by
-  // element, which for large typed arrays costs more than the GEMMs themselves.
-  tf.tidy(() => {
-    const src = square ? tf.square(v) : v;
-    for (const rb of layer.rowBlocks) {
-      const part = layer.rowBlocks.length === 1 ? src : tf.slice(src, [0, rb.row0], [-1, rb.rows]);
-      results.push(tf.matMul(part, rb[which] as tf.Tensor2D).dataSync() as Float32Array);
-    }
-  });
-  return results;
-}
-
 /**
  * One analog MVM of a batch: x [batch × fanIn] → y [batch × fanOut] in weight·input
  * units (bias, if any, is added digitally by the caller). Fresh read and sensing
  * noise come from `rng`; `stats`, when given, accumulates converter and energy counts.
+ *
+ * Everything stays in tfjs ops (wasm) except the normal draws: per row block, the
+ * column currents (one GEMM), their read-noise variance (a second GEMM on squared
+ * operands), one N(0,1) per tile output scaled by the total std, the tile's ADC,
+ * and the digital sum of the row blocks.
  */
 export function analogMvm(layer: ProgrammedLayer, x: tf.Tensor2D, rng: Rng, stats?: MvmStats): tf.Tensor2D {
   const [batch, fanIn] = x.shape;
   if (fanIn !== layer.fanIn) {
     throw new ShapeError(`analog MVM: input has ${fanIn} features, the layer's fan-in is ${layer.fanIn}`);
   }
+  if (layer.effectiveWeights && !stats) return tf.matMul(x, layer.effectiveWeights);
   const { chip, fanOut } = layer;
   const d = chip.device;
-  if (layer.effectiveWeights && !stats) return tf.matMul(x, layer.effectiveWeights);
-  const dac = applyDac(x.dataSync() as Float32Array, batch, fanIn, chip.dac);
-  const v = tf.tensor2d(dac.normalized, [batch, fanIn]);
-  const vRead = d.readVoltageVolts;
   const sigmaRead = d.readNoiseRelStd;
-  const sigmaSense = d.senseNoiseRelStd;
+  const noisy = sigmaRead > 0 || d.senseNoiseRelStd > 0;
+  const dacLevels = chip.dac.bits === null ? 0 : signedLevels(chip.dac.bits);
   const adcLevels = chip.adc.bits === null ? 0 : signedLevels(chip.adc.bits);
-  let means: Float32Array[];
-  let variances: Float32Array[] | null;
-  try {
-    means = blockProducts(v, layer, 'gDiff', false);
-    variances = sigmaRead > 0 ? blockProducts(v, layer, 'gSq', true) : null;
-  } finally {
-    v.dispose();
-  }
-  const noisy = sigmaRead > 0 || sigmaSense > 0;
   const eps = noisy ? new Float32Array(batch * fanOut) : null;
-  const out = new Float32Array(batch * fanOut);
-  let adcClipped = 0;
-  // Work in currents divided by V_read (the GEMMs ran on normalised inputs), so the
-  // hot loop needs no unit factors. Converter math is inlined: a call per element
-  // through a module export costs more than the arithmetic.
-  const readVarFactor = sigmaRead * sigmaRead;
-  const fsN = new Float64Array(fanOut);
-  const invFsN = new Float64Array(fanOut);
-  const senseVarN = new Float64Array(fanOut);
-  for (let a = 0; a < layer.rowBlocks.length; a++) {
-    const mean = means[a];
-    const variance = variances ? variances[a] : null;
-    const fs = layer.rowBlocks[a].fullScaleMicroAmps;
-    for (let j = 0; j < fanOut; j++) {
-      fsN[j] = fs[j] / vRead;
-      invFsN[j] = 1 / fsN[j];
-      senseVarN[j] = (sigmaSense * fsN[j]) ** 2;
+  const counters: tf.Scalar[] = [];
+  const out = tf.tidy(() => {
+    // DAC: normalise each input vector (or by the fixed range), quantise, signed voltages.
+    let scale: tf.Tensor2D;
+    let v: tf.Tensor2D;
+    if (chip.dac.range.kind === 'perInputAbsMax') {
+      const m = tf.max(tf.abs(x), 1, true) as tf.Tensor2D;
+      scale = tf.where(tf.equal(m, 0), tf.onesLike(m), m) as tf.Tensor2D;
+      v = tf.div(x, scale);
+    } else {
+      scale = tf.fill([batch, 1], chip.dac.range.maxAbs) as tf.Tensor2D;
+      const u = tf.div(x, chip.dac.range.maxAbs) as tf.Tensor2D;
+      if (stats) counters.push(tf.keep(tf.sum(tf.cast(tf.greater(tf.abs(u), 1), 'float32'))) as tf.Scalar);
+      v = tf.clipByValue(u, -1, 1);
     }
-    if (eps) rng.fold(a).fillNormal(eps);
-    for (let b = 0; b < batch; b++) {
-      const off = b * fanOut;
-      for (let j = 0; j < fanOut; j++) {
-        let current = mean[off + j];
-        if (eps !== null) {
-          const v = variance !== null ? readVarFactor * variance[off + j] + senseVarN[j] : senseVarN[j];
-          current += Math.sqrt(v) * eps[off + j];
+    if (dacLevels) v = tf.div(tf.round(tf.mul(v, dacLevels)), dacLevels);
+    const vSq = sigmaRead > 0 || stats ? tf.square(v) : null;
+    let acc: tf.Tensor2D | null = null;
+    layer.rowBlocks.forEach((rb, a) => {
+      const single = layer.rowBlocks.length === 1;
+      const part = single ? v : tf.slice(v, [0, rb.row0], [-1, rb.rows]);
+      let current: tf.Tensor2D = tf.matMul(part, rb.gDiff);
+      if (eps) {
+        rng.fold(a).fillNormal(eps);
+        let variance: tf.Tensor = rb.senseVarianceN;
+        if (sigmaRead > 0) {
+          const partSq = single ? vSq! : tf.slice(vSq!, [0, rb.row0], [-1, rb.rows]);
+          variance = tf.add(tf.matMul(partSq, rb.gSq!), rb.senseVarianceN);
         }
-        if (adcLevels !== 0) {
-          let u = current * invFsN[j];
-          if (u > 1) { u = 1; adcClipped++; } else if (u < -1) { u = -1; adcClipped++; }
-          current = (Math.round(u * adcLevels) / adcLevels) * fsN[j];
-        }
-        out[off + j] += current;
+        current = tf.add(current, tf.mul(tf.sqrt(variance), tf.tensor2d(eps, [batch, fanOut]))) as tf.Tensor2D;
       }
+      if (adcLevels) {
+        // Codes: round(clip(I / I_fs, ±1) · levels), back to current: · I_fs / levels.
+        const codes = tf.mul(current, rb.adcCodesPerUnit);
+        if (stats) counters.push(tf.keep(tf.sum(tf.cast(tf.greater(tf.abs(codes), adcLevels), 'float32'))) as tf.Scalar);
+        current = tf.mul(tf.round(tf.clipByValue(codes, -adcLevels, adcLevels)), rb.adcUnitsPerCode) as tf.Tensor2D;
+      }
+      acc = (acc === null ? current : tf.add(acc, current)) as tf.Tensor2D;
+    });
+    if (stats) {
+      // Σ V²·G·t over every cell read: (V/V_read)² · ΣG per word line, summed.
+      counters.push(tf.keep(tf.sum(tf.matMul(vSq!, layer.rowConductanceT))) as tf.Scalar);
     }
-  }
-  // Back to weight units: multiply by the column's weight scale, undo the DAC's
-  // input normalisation, and apply drift compensation.
-  for (let b = 0; b < batch; b++) {
-    const k = dac.rowScale[b] * layer.driftGain;
-    const off = b * fanOut;
-    for (let j = 0; j < fanOut; j++) out[off + j] *= k * layer.weightPerMicroSiemens[j];
-  }
-  const v2 = vRead * vRead;
+    // Back to weight units: undo the input normalisation, apply the column's weight scale.
+    return tf.mul(tf.mul(acc!, scale), layer.outputScale) as tf.Tensor2D;
+  });
   if (stats) {
+    const values = counters.map((c) => c.dataSync()[0]);
+    tf.dispose(counters);
+    const energy = values.pop()!;
+    let k = 0;
+    if (chip.dac.range.kind === 'fixed') stats.dacClipped += values[k++];
+    if (adcLevels) for (; k < values.length; k++) stats.adcClipped += values[k];
     stats.mvms += batch;
-    stats.dacClipped += dac.clipped;
-    stats.adcClipped += adcClipped;
     stats.adcConversions += batch * fanOut * layer.rowBlocks.length;
-    let e = 0;
-    for (let b = 0; b < batch; b++) {
-      for (let i = 0; i < fanIn; i++) {
-        const vn = dac.normalized[b * fanIn + i];
-        e += vn * vn * layer.rowConductanceMicroSiemens[i];
-      }
-    }
     // µS · V² · ns = 1e-15 J = 1e-3 pJ.
-    stats.cellEnergyPicojoules += e * v2 * d.readPulseNs * 1e-3;
+    stats.cellEnergyPicojoules += energy * d.readVoltageVolts ** 2 * d.readPulseNs * 1e-3;
   }
-  return tf.tensor2d(out, [batch, fanOut]);
+  return out;
 }
