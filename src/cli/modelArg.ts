@@ -11,6 +11,7 @@ import { loadOnnxFile } from '../compiler/frontends/onnx';
 import { loadZooModel } from '../models/zoo';
 import { PRESET_NAMES } from '../crossbar/presets';
 import type { RawChipConfig } from '../compiler/chipPlan';
+import { readJsonFile } from './jsonFile';
 
 /** Load `--model` into an IR graph. */
 export async function loadModelArg(arg: unknown): Promise<Graph> {
@@ -34,13 +35,7 @@ export function chipFromDeviceArg(arg: unknown, tile?: string): RawChipConfig {
   if (typeof arg === 'string' && (PRESET_NAMES as readonly string[]).includes(arg)) {
     chip = arg === 'ideal' ? { device: 'ideal', dac: { bits: null }, adc: { bits: null } } : { device: arg };
   } else if (typeof arg === 'string' && arg.endsWith('.json')) {
-    if (!fs.existsSync(arg)) throw new DataError(arg, 'no such device/chip file');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(fs.readFileSync(arg, 'utf8'));
-    } catch (err) {
-      throw new DataError(arg, `not valid JSON (${(err as Error).message})`);
-    }
+    const parsed = readJsonFile(arg, 'device/chip');
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw new DataError(arg, 'expected a JSON object (a chip { device, ... } or a device)');
     }

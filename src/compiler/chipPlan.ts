@@ -36,11 +36,8 @@ export interface MatrixPlan {
   readonly firstTile: number;
 }
 
-/** What one analog node costs per inference. */
-export interface LayerPlan {
-  readonly node: string;
-  readonly op: AnalogNode['op'];
-  readonly matrices: readonly MatrixPlan[];
+/** What one analog node costs per inference (shared by the plan and the report). */
+export interface LayerCostSummary {
   /** MVMs each matrix performs per inference (conv output positions, LSTM steps, dense rows). */
   readonly mvmsPerInference: number;
   readonly tiles: number;
@@ -50,6 +47,13 @@ export interface LayerPlan {
   readonly stageTimeNs: number;
   readonly energyPerInferencePicojoules: number;
   readonly areaSquareMicrometers: number;
+}
+
+/** One analog node on the chip: its matrices and what it costs. */
+export interface LayerPlan extends LayerCostSummary {
+  readonly node: string;
+  readonly op: AnalogNode['op'];
+  readonly matrices: readonly MatrixPlan[];
 }
 
 export interface ChipPlan {

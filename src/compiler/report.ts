@@ -12,21 +12,15 @@ import { programLayer, analogMvm } from '../crossbar/programmedLayer';
 import { isAnalog } from './ir/graph';
 import { mvmMatrix } from './ir/mvmMatrix';
 import type { CompiledModel } from './compile';
+import type { LayerCostSummary } from './chipPlan';
 
-export interface LayerReport {
+export interface LayerReport extends LayerCostSummary {
   readonly name: string;
   readonly op: string;
   readonly device: string;
   /** `[rows, cols]` of each programmed matrix (one per conv group). */
   readonly matrixShape: readonly [number, number];
   readonly groups: number;
-  readonly mvmsPerInference: number;
-  readonly tiles: number;
-  readonly cells: number;
-  readonly utilization: number;
-  readonly stageTimeNs: number;
-  readonly energyPerInferencePicojoules: number;
-  readonly areaSquareMicrometers: number;
   readonly effectiveSigma: number;
   readonly snrDb: number;
 }

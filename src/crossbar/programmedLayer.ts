@@ -64,22 +64,14 @@ export function emptyMvmStats(): MvmStats {
   return { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0 };
 }
 
-export interface ProgrammedLayer {
-  readonly fanIn: number;
-  readonly fanOut: number;
-  readonly chip: ChipSpec;
+/**
+ * A programmed layer: its stored conductances (see {@link ProgrammedConductances}:
+ * programmed G⁺/G⁻ after faults, noise and drift, the noise-free targets, the weight
+ * scale with W = (G⁺ − G⁻)·weightPerMicroSiemens[j], and the drift-compensation gain)
+ * plus what running it needs.
+ */
+export interface ProgrammedLayer extends ProgrammedConductances {
   readonly grid: TileGrid;
-  /** Programmed G⁺ (after faults, noise and drift), [fanIn × fanOut] µS. */
-  readonly gPlus: Float32Array;
-  readonly gMinus: Float32Array;
-  /** Target G⁺/G⁻ before any noise. */
-  readonly targetPlus: Float32Array;
-  readonly targetMinus: Float32Array;
-  /** W = (G⁺ − G⁻)·weightPerMicroSiemens[j]. */
-  readonly weightPerMicroSiemens: Float64Array;
-  /** Digital gain applied to outputs by global drift compensation (1 when off). */
-  readonly driftGain: number;
-  readonly programming: ProgrammingStats;
   /** Per word line, Σ_j (G⁺ + G⁻), µS: the read energy is t·V²·this. */
   readonly rowConductanceMicroSiemens: Float32Array;
   readonly rowBlocks: readonly RowBlock[];

@@ -1,18 +1,7 @@
 import { accuracyVsVotes, voteDecision, voteSeeds, VOTING_SEMANTICS } from '../../src/models/voting';
 import { Rng } from '../../src/rng';
 import { ConfigError, DataError, ShapeError } from '../../src/errors';
-
-/** Asserts the error's class and exact message (jest's toThrow(obj) compares only messages). */
-function expectThrows(fn: () => unknown, expected: Error): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(expected.constructor);
-  expect((caught as Error).message).toBe(expected.message);
-}
+import { expectThrows } from '../helpers/expectThrows';
 
 /** Accuracy of V votes when each run predicts label c with probability p[c] and label 0 is true. */
 function multinomialVoteAccuracy(p: number[], votes: number, tieBreak: 'fair' | 'lowest'): number {

@@ -9,7 +9,7 @@ import {
   validateStudyConfig,
   type StudyPoint,
 } from '../../src/study/grid';
-import { expectThrows } from './fixtures/expectThrows';
+import { expectThrows } from '../helpers/expectThrows';
 import { fixtureConfig, KNOWN_DEVICES } from './fixtures/studyConfig';
 
 const base = {

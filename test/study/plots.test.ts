@@ -19,7 +19,7 @@ import {
 import { renderSvg } from '../../src/study/renderSvg';
 import { buildResultRecord, type MetricValue, type ResultRecord } from '../../src/study/resultRecord';
 import { writeStudyOutputs } from '../../src/study/studyOutputs';
-import { expectThrows } from './fixtures/expectThrows';
+import { expectThrows } from '../helpers/expectThrows';
 
 // Counts how often vega is loaded, to check that nothing but rendering loads it.
 const mockVegaLoads = { count: 0 };

@@ -17,7 +17,7 @@ import {
   readResults,
   scanResultsFile,
 } from '../../src/study/resultsFile';
-import { expectThrows } from './fixtures/expectThrows';
+import { expectThrows } from '../helpers/expectThrows';
 import { fixtureConfig } from './fixtures/studyConfig';
 
 const config = fixtureConfig();

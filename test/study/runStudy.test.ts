@@ -9,7 +9,7 @@ import { expandGrid } from '../../src/study/grid';
 import { mergeResultFiles, normaliseResultsFile, readResults } from '../../src/study/resultsFile';
 import { runStudy, type StudyProgress } from '../../src/study/runStudy';
 import { createFakeEvaluator } from './fixtures/fakeEvaluator';
-import { expectRejects } from './fixtures/expectThrows';
+import { expectRejects } from '../helpers/expectThrows';
 import { fixtureConfig } from './fixtures/studyConfig';
 
 const REPO = path.resolve(__dirname, '../..');

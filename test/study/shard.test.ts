@@ -1,7 +1,7 @@
 import { ConfigError } from '../../src/errors';
 import { expandGrid } from '../../src/study/grid';
 import { formatShard, parseShard, resolveShard, selectShard, shardFromEnv, WHOLE_GRID } from '../../src/study/shard';
-import { expectThrows } from './fixtures/expectThrows';
+import { expectThrows } from '../helpers/expectThrows';
 import { fixtureConfig } from './fixtures/studyConfig';
 
 const SHARD_EXPECTED = 'i/n with integers 1 <= i <= n (1-based), e.g. 1/4';

@@ -1,26 +1,20 @@
 /** `ohmic run`: a batch of inputs through a programmed chip (or the paper's signal-level noise). */
-import * as fs from 'fs';
 import type { Command } from 'commander';
 import { initBackend, backendName, tf } from '../../backend';
-import { ConfigError, DataError } from '../../errors';
+import { ConfigError } from '../../errors';
 import { compile } from '../../compiler/compile';
 import { validateSignalNoise } from '../../crossbar/noise/signalNoise';
 import type { Graph } from '../../compiler/ir/graph';
 import { chipFromDeviceArg, loadModelArg } from '../modelArg';
 import { parseIntegerOption } from '../options';
+import { readJsonFile } from '../jsonFile';
 
 /**
  * Read `{ "shape": [...], "data": [[...], ...] }`: one flattened input per row;
  * `shape` is one input's shape (with or without a leading batch dimension).
  */
 export function readInputsFile(file: string, graph: Graph): tf.Tensor {
-  if (!fs.existsSync(file)) throw new DataError(file, 'no such inputs file');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new DataError(file, `not valid JSON (${(err as Error).message})`);
-  }
+  const raw = readJsonFile(file, 'inputs');
   const { shape, data } = (raw ?? {}) as { shape?: unknown; data?: unknown };
   const input = graph.nodes.find((n) => n.name === graph.inputs[0])!;
   const want = input.outputShape.slice(1);
