@@ -15,7 +15,7 @@ export async function run(): Promise<void> {
   const backend = await initBackend();
   const n = 2048;
   const data = loadMnist(embeddedMnistDir(), 'test', { limit: n });
-  const dataset = { x: data.images, y: data.labels, count: n, shape: [28, 28, 1] };
+  const dataset = { x: data.images, y: data.labels, count: n, shape: [n, 28, 28, 1] };
   const model = buildModel('cnn6', { noise: 'multiplicative', sigma: 0.4, seed: 1 });
   let trainRate = 0;
   await trainModel(model, dataset, {
