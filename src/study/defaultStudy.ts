@@ -11,7 +11,7 @@ import { PRESET_NAMES } from '../crossbar/presets';
 import { SIGNAL_DEVICE } from './chipEvaluator';
 
 /** Digits evaluated by default: chosen so the whole job stays under 3 minutes on 2 cores. */
-export const DEFAULT_STUDY_LIMIT = 300;
+export const DEFAULT_STUDY_LIMIT = 200;
 export const DEFAULT_STUDY_SIGMAS = [0, 0.2, 0.4, 0.6, 0.8, 1.0];
 export const DEFAULT_STUDY_VOTES = [1, 5, 20];
 export const DEFAULT_STUDY_DEVICES = ['reram', 'pcm', 'nand'];
