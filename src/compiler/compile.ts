@@ -11,7 +11,7 @@ import type { ChipSpec } from '../crossbar/chipSpec';
 import { programLayer, analogMvm, emptyMvmStats, type ProgrammedLayer } from '../crossbar/programmedLayer';
 import type { SignalNoise } from '../crossbar/noise/signalNoise';
 import { applySignalNoise } from '../crossbar/noise/signalNoise';
-import type { Graph, NodeOf } from './ir/graph';
+import type { AnalogNode, Graph, NodeOf } from './ir/graph';
 import { isAnalog } from './ir/graph';
 import { mvmMatrix } from './ir/mvmMatrix';
 import { verifyGraph } from './ir/verify';
@@ -91,7 +91,7 @@ export class CompiledModel {
     if (!FOLD_MODES.includes(fold)) throw new ConfigError('foldBatchNorm', fold, `one of ${FOLD_MODES.join(', ')}`);
     const stripped = stripFinalSoftmax(verifyGraph(source));
     this.endsInSoftmax = stripped.endsInSoftmax;
-    this.hasNoiseNodes = stripped.graph.nodes.some((n) => n.op === 'noise');
+    this.hasNoiseNodes = stripped.graph.nodes.some((n) => n.op === 'noise' || (n.op === 'lstm' && n.attrs.gateNoise !== undefined));
     const folded = foldBatchNorm(stripped.graph);
     const foldDevice = fold !== 'never';
     const foldSignal = fold === 'always' || (fold === 'auto' && this.hasNoiseNodes);
@@ -147,22 +147,24 @@ export class CompiledModel {
    */
   runSignal(x: ExecutorInputs, noise: SignalNoise, options: RunOptions): tf.Tensor {
     const rng = toRng(options.seed).fold('signal');
-    if (this.hasNoiseNodes) {
-      const hook: NoiseHook = (node: NodeOf<'noise'>, y: tf.Tensor) => {
-        const data = y.dataSync().slice() as Float32Array;
-        applySignalNoise(data, noise, rng.fold(node.name));
-        return tf.tensor(data, y.shape);
-      };
-      return this.signalExecutor.run(x, { noise: hook });
-    }
+    // Noisy MVMs: every MVM when the graph carries no noise points of its own;
+    // otherwise only LSTMs with a gate-noise point (the noise nodes take the rest).
+    const noisyMvm = (node: AnalogNode) => !this.hasNoiseNodes || (node.op === 'lstm' && node.attrs.gateNoise !== undefined);
     const mvm: MvmHook = (node, input, site) => {
       const y = tf.matMul(input, site.matrix) as tf.Tensor2D;
-      if (noise.sigma === 0) return y;
+      if (noise.sigma === 0 || !noisyMvm(node)) return y;
       const data = y.dataSync().slice() as Float32Array;
       applySignalNoise(data, noise, rng.fold(node.name).fold(site.group).fold(site.step).fold(site.chunk));
       return tf.tensor2d(data, y.shape);
     };
-    return this.signalExecutor.run(x, { mvm, noise: NOISE_OFF });
+    const hook: NoiseHook = (node: NodeOf<'noise'>, y: tf.Tensor) => {
+      const data = y.dataSync().slice() as Float32Array;
+      applySignalNoise(data, noise, rng.fold(node.name));
+      return tf.tensor(data, y.shape);
+    };
+    // Without a hook the executor keeps its fused convolutions: attach it only when an MVM is noisy.
+    const anyNoisyMvm = this.signalGraph.nodes.some((n) => isAnalog(n) && noisyMvm(n));
+    return this.signalExecutor.run(x, { ...(anyNoisyMvm ? { mvm } : {}), noise: this.hasNoiseNodes ? hook : NOISE_OFF });
   }
 
   /** Per-layer and total tiles, cells, utilisation, stage time, energy and effective σ/SNR. */

@@ -322,3 +322,33 @@ describe('compile on the ideal device equals PyTorch on its ONNX exports', () =>
     compiled.dispose();
   });
 });
+
+describe("ohmic's own NoisyLSTM model", () => {
+  it('compiles exactly, and the signal mode puts noise on its gate MVMs and its output layer', () => {
+    const { buildModel } = require('../../src/models/paper/buildModel') as typeof import('../../src/models/paper/buildModel');
+    const model = buildModel('lstm', { noise: 'multiplicative', sigma: 0.3, seed: 2 });
+    const compiled = compile(model, { chip: IDEAL_CHIP });
+    const lstm = compiled.graph.nodes.find((n) => n.op === 'lstm')!;
+    expect(lstm.op === 'lstm' && lstm.attrs.gateNoise).toEqual({ kind: 'multiplicative', sigma: 0.3 });
+    const x = tf.mul(seededInput([4, 100, 2], 1), 0.2);
+    const ref = logitsOf(model, x);
+    expect(relMaxError(compiled.runIdeal(x), ref)).toBeLessThan(1e-4);
+    const chip = compiled.program(0);
+    expect(relMaxError(chip.run(x, { seed: 0 }), ref)).toBeLessThan(1e-4);
+    const noise = { kind: 'multiplicative' as const, sigma: 0.3 };
+    const noisy = compiled.runSignal(x, noise, { seed: 1 });
+    expect(relMaxError(noisy, ref)).toBeGreaterThan(1e-3);
+    expect(Array.from(compiled.runSignal(x, noise, { seed: 1 }).dataSync())).toEqual(Array.from(noisy.dataSync()));
+    // The same graph without the gate-noise point (output noise node only) differs at the same seed:
+    // the gates really are noisy.
+    const withoutGates = {
+      ...compiled.signalGraph,
+      nodes: compiled.signalGraph.nodes.map((n) => (n.op === 'lstm' ? { ...n, attrs: { ...n.attrs, gateNoise: undefined } } : n)),
+    };
+    const outputOnly = compile(withoutGates, { chip: IDEAL_CHIP });
+    expect(relMaxError(outputOnly.runSignal(x, noise, { seed: 1 }), noisy)).toBeGreaterThan(1e-3);
+    chip.dispose();
+    compiled.dispose();
+    outputOnly.dispose();
+  });
+});

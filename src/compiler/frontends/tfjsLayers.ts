@@ -35,6 +35,7 @@ export const SUPPORTED_TFJS_LAYERS: readonly string[] = [
   'Dropout',
   'MultiplicativeGaussianNoise',
   'AdditiveGaussianNoise',
+  'NoisyLSTM',
 ];
 
 /** Activation names (tfjs serialised form) the frontend maps to IR nodes. */
@@ -215,6 +216,24 @@ class Converter {
         return b.add('identity', name, [x], {});
       case 'LSTM':
         return this.lstm(layer, config, weights, name, x);
+      case 'NoisyLSTM': {
+        // ohmic's own LSTM (src/models/paper/lstm.ts): gates i, f, c, o like the IR,
+        // no bias option, last state out, and the paper's noise on the gate MVMs.
+        const units = config.units as number;
+        const kind = config.noise;
+        const sigma = config.sigma;
+        if ((kind !== 'multiplicative' && kind !== 'additive') || typeof sigma !== 'number') {
+          throw new UnsupportedOpError(`NoisyLSTM with noise ${JSON.stringify(kind)}, sigma ${JSON.stringify(sigma)}`, layer.name, SUPPORTED_TFJS_LAYERS);
+        }
+        return this.b.add('lstm', name, [x], {
+          units,
+          kernel: weights[0],
+          recurrentKernel: weights[1],
+          bias: weights[2],
+          returnSequences: false,
+          gateNoise: { kind, sigma },
+        });
+      }
       case 'MultiplicativeGaussianNoise':
       case 'AdditiveGaussianNoise': {
         const sigma = config.sigma ?? config.stddev;

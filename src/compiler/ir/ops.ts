@@ -181,6 +181,13 @@ export interface LstmAttrs {
   readonly bias: ConstTensor;
   /** `true`: output `[batch, time, units]`; `false`: last state `[batch, units]`. */
   readonly returnSequences: boolean;
+  /**
+   * A noise point on the gate pre-activations (the per-step MVM output, before the
+   * bias), as in the paper's LSTM: models trained with it carry it here, and the
+   * signal-level mode applies its run's noise there. Not a separate node because
+   * it sits inside the recurrence.
+   */
+  readonly gateNoise?: NoiseAttrs;
 }
 
 /** Softmax along `axis` (non-negative, ≥ 1; normally the last). */
