@@ -1,5 +1,6 @@
 /**
- * `ohmic train`: noise-injected training of one of the paper's networks, with
+ * `ohmic train`: noise-injected training of one of the paper's networks (data per
+ * model: see src/models/training/trainingData.ts), with
  * checkpoints and resume, writing the result into the zoo.
  *
  *   ohmic train --model cnn6 --noise mult --sigma-train 0.4 --epochs 20 \
@@ -8,13 +9,11 @@
 import type { Command } from 'commander';
 import * as path from 'path';
 import { initBackend } from '../../backend';
-import { loadMnist } from '../../data/idx';
 import { ConfigError } from '../../errors';
-import { buildModel } from '../../models/paper/buildModel';
-import { Dataset, EpochRecord, TrainProgress, evaluateAccuracy, trainModel } from '../../models/training/train';
+import { buildModel, PAPER_MODEL_NAMES, type PaperModelName } from '../../models/paper/buildModel';
+import { loadTrainingData } from '../../models/training/trainingData';
+import { EpochRecord, TrainProgress, evaluateAccuracy, trainModel } from '../../models/training/train';
 import { loadModelDir, saveZooModel } from '../../models/zoo';
-
-const MNIST_MODELS = ['cnn6', 'madryCnn4'];
 
 function parseNoise(v: string): 'multiplicative' | 'additive' {
   if (v === 'mult' || v === 'multiplicative') return 'multiplicative';
@@ -67,11 +66,11 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description("train one of the paper's networks with noise injection (resumes from its checkpoints)")
-    .requiredOption('--model <name>', 'cnn6 | madryCnn4 (MNIST); lstm, densenet40/100 need their data readers')
+    .requiredOption('--model <name>', `${PAPER_MODEL_NAMES.join(' | ')} (MNIST; lstm: MNIST strokes; densenet: the CIFAR-10 sample)`)
     .option('--noise <kind>', 'mult | add', 'mult')
     .option('--sigma-train <sigma>', 'noise std during training', '0')
     .requiredOption('--epochs <n>', 'epochs to train')
-    .requiredOption('--data <dir>', 'data set directory, e.g. ../shared/datasets/mnist')
+    .requiredOption('--data <dir>', 'datasets folder (e.g. ../shared/datasets) or the model\'s own data folder or file')
     .requiredOption('--out <dir>', 'zoo entry to write, e.g. zoo/cnn6-mnist-mult-0.4')
     .option('--limit <n>', 'train on the first n training examples only')
     .option('--seed <seed>', 'seed of initialisation, shuffling and noise', '0')
@@ -88,22 +87,21 @@ export function registerTrain(program: Command): void {
       const epochs = parseNumber('--epochs', flags.epochs, true)!;
       const seed = parseNumber('--seed', flags.seed, true)!;
       const limit = parseNumber('--limit', flags.limit, true);
-      if (!MNIST_MODELS.includes(flags.model)) {
-        throw new ConfigError('--model', flags.model, `one of ${MNIST_MODELS.join(', ')} (the stroke and CIFAR readers are not wired into train yet)`);
+      if (!(PAPER_MODEL_NAMES as readonly string[]).includes(flags.model)) {
+        throw new ConfigError('--model', flags.model, `one of ${PAPER_MODEL_NAMES.join(', ')}`);
       }
+      const modelName = flags.model as PaperModelName;
       if (flags.optimizer !== 'adam' && flags.optimizer !== 'momentum') {
         throw new ConfigError('--optimizer', flags.optimizer, '"adam" or "momentum"');
       }
       if (flags.dtype !== 'float16' && flags.dtype !== 'float32') throw new ConfigError('--dtype', flags.dtype, '"float16" or "float32"');
       await initBackend(process.env.OHMIC_BACKEND === 'cpu' ? 'cpu' : 'wasm');
 
-      const train = loadMnist(flags.data, 'train', limit === undefined ? {} : { limit });
-      const test = loadMnist(flags.data, 'test');
-      const asDataset = (m: typeof train): Dataset => ({ x: m.images, y: m.labels, count: m.count, shape: m.shape });
+      const data = await loadTrainingData(modelName, flags.data, limit);
       const name = path.basename(path.resolve(flags.out));
       const zooDir = path.dirname(path.resolve(flags.out));
       const checkpointDir = flags.checkpointDir ?? path.join('checkpoints', name);
-      const model = buildModel(flags.model, { noise, sigma, seed });
+      const model = buildModel(modelName, { noise, sigma, seed });
 
       const tty = process.stderr.isTTY === true;
       let stop = false;
@@ -112,7 +110,7 @@ export function registerTrain(program: Command): void {
         process.stderr.write('\nohmic: interrupted, writing a checkpoint…\n');
       };
       process.once('SIGINT', onSigint);
-      const result = await trainModel(model, asDataset(train), {
+      const result = await trainModel(model, data.train, {
         optimizer: flags.optimizer,
         learningRate: parseNumber('--lr', flags.lr, false),
         learningRateDecayPerEpoch: parseNumber('--lr-decay', flags.lrDecay, false),
@@ -121,7 +119,7 @@ export function registerTrain(program: Command): void {
         seed,
         checkpointDir,
         checkpointEveryBatches: parseNumber('--checkpoint-every', flags.checkpointEvery, true),
-        validation: asDataset(test),
+        validation: data.test,
         onProgress: tty ? (p) => process.stderr.write(progressLine(p)) : undefined,
         onEpoch: (r) => process.stderr.write((tty ? '\n' : '') + epochLine(r)),
         shouldStop: () => stop,
@@ -142,15 +140,15 @@ export function registerTrain(program: Command): void {
           command: `ohmic ${process.argv.slice(2).join(' ')}`,
           epochs,
           seed,
-          data: `mnist train (${train.count} images) from ${flags.data}`,
+          data: data.trainDescription,
           testAccuracy: 0,
-          testData: `mnist t10k (${test.count} images)`,
+          testData: data.testDescription,
         },
         { zooDir, dtype: flags.dtype },
       );
       // The manifest's accuracy is that of the stored (possibly float16) weights.
       const stored = await loadModelDir(path.join(zooDir, name));
-      const accuracy = evaluateAccuracy(stored, asDataset(test));
+      const accuracy = evaluateAccuracy(stored, data.test);
       await saveZooModel(model, { ...entry, testAccuracy: accuracy }, { zooDir, dtype: flags.dtype });
       process.stdout.write(`${name}: test accuracy ${(100 * accuracy).toFixed(2)}% (${entry.weightsBytes} bytes, sha256 ${entry.weightsSha256})\n`);
     });
