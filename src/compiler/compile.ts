@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
 import { Rng } from '../rng';
 import type { ChipSpec } from '../crossbar/chipSpec';
-import { programLayer, analogMvm, emptyMvmStats, type ProgrammedLayer } from '../crossbar/programmedLayer';
+import { programLayer, analogMvm, type MvmStats, type ProgrammedLayer } from '../crossbar/programmedLayer';
 import type { SignalNoise } from '../crossbar/noise/signalNoise';
 import { applySignalNoise } from '../crossbar/noise/signalNoise';
 import type { AnalogNode, Graph, NodeOf } from './ir/graph';
@@ -128,7 +128,7 @@ export class CompiledModel {
   }
 
   /** Run on the chip's programmed layers (used by ProgrammedChip.run). */
-  runOnLayers(x: ExecutorInputs, layers: ReadonlyMap<string, readonly ProgrammedLayer[]>, rng: Rng, stats = emptyMvmStats()): tf.Tensor {
+  runOnLayers(x: ExecutorInputs, layers: ReadonlyMap<string, readonly ProgrammedLayer[]>, rng: Rng, stats?: MvmStats): tf.Tensor {
     const mvm: MvmHook = (node, input, site) =>
       analogMvm(layers.get(node.name)![site.group], input, rng.fold(node.name).fold(site.group).fold(site.step).fold(site.chunk), stats);
     return this.deviceExecutor.run(x, { mvm, noise: NOISE_OFF });

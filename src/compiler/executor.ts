@@ -152,25 +152,36 @@ export function im2col(
   const wp = w + pl + pr;
   const outH = Math.floor((hp - ((kh - 1) * dh + 1)) / sh) + 1;
   const outW = Math.floor((wp - ((kw - 1) * dw + 1)) / sw) + 1;
-  const xp = pt + pb + pl + pr > 0 ? tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x;
   const rows = n * outH * outW;
-  if (kh === 1 && kw === 1 && sh === 1 && sw === 1) {
-    return { patches: tf.reshape(xp, [rows, c]), outH, outW };
+  if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt + pb + pl + pr === 0) {
+    return { patches: tf.reshape(x, [rows, c]), outH, outW };
   }
-  const slices: tf.Tensor[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const top = i * dh;
-      const left = j * dw;
-      slices.push(
-        sh === 1 && sw === 1
-          ? tf.slice(xp, [0, top, left, 0], [n, outH, outW, c])
-          : tf.stridedSlice(xp, [0, top, left, 0], [n, top + (outH - 1) * sh + 1, left + (outW - 1) * sw + 1, c], [1, sh, sw, 1]),
-      );
+  // Pure data movement, done in JS with TypedArray copies of whole channel vectors:
+  // on tfjs-wasm, strided slices + concat (or one gather) took over half of a
+  // noisy CNN-6 run; padded positions stay zero.
+  const src = x.dataSync() as Float32Array;
+  const width = kh * kw * c;
+  const out = new Float32Array(rows * width);
+  let r = 0;
+  for (let b = 0; b < n; b++) {
+    const base = b * h * w * c;
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++, r++) {
+        let col = r * width;
+        for (let i = 0; i < kh; i++) {
+          const y = oy * sh + i * dh - pt;
+          for (let j = 0; j < kw; j++, col += c) {
+            const xx = ox * sw + j * dw - pl;
+            if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+            const at = base + (y * w + xx) * c;
+            if (c === 1) out[col] = src[at];
+            else out.set(src.subarray(at, at + c), col);
+          }
+        }
+      }
     }
   }
-  const stacked = slices.length === 1 ? slices[0] : tf.concat(slices, 3);
-  return { patches: tf.reshape(stacked, [rows, kh * kw * c]), outH, outW };
+  return { patches: tf.tensor2d(out, [rows, width]), outH, outW };
 }
 
 function pool(

@@ -9,7 +9,7 @@ import { createHash } from 'crypto';
 import type * as tf from '@tensorflow/tfjs';
 import { ConfigError, DataError } from '../errors';
 import type { ProgrammedLayer, MvmStats } from '../crossbar/programmedLayer';
-import { emptyMvmStats, layerFromConductances } from '../crossbar/programmedLayer';
+import { layerFromConductances } from '../crossbar/programmedLayer';
 import { validateChipSpec } from '../crossbar/chipSpec';
 import { GraphExecutor, NOISE_OFF, type ExecutorInputs } from './executor';
 import { substituteMatrices } from './passes/substituteMatrices';
@@ -76,7 +76,7 @@ export class ProgrammedChip {
     // executor's fused kernels give the same product faster (stats need the tiled path).
     const linear = options.stats === undefined ? this.linear() : null;
     if (linear) return linear.run(x, { noise: NOISE_OFF });
-    return this.model.runOnLayers(x, this.layers, toRng(options.seed).fold('run'), options.stats ?? emptyMvmStats());
+    return this.model.runOnLayers(x, this.layers, toRng(options.seed).fold('run'), options.stats);
   }
 
   private linear(): GraphExecutor | null {

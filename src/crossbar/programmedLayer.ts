@@ -269,6 +269,22 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
 }
 
 /**
+ * The row blocks of `v` ([batch × fanIn]) as contiguous [batch × rows] tensors.
+ * Column ranges are split with TypedArray copies: tfjs-wasm's Slice on column
+ * ranges of a large matrix was the slowest step of a noisy convolution.
+ */
+function splitRowBlocks(v: tf.Tensor2D, layer: ProgrammedLayer): tf.Tensor2D[] {
+  if (layer.rowBlocks.length === 1) return [v];
+  const [batch, fanIn] = v.shape;
+  const data = v.dataSync() as Float32Array;
+  return layer.rowBlocks.map((rb) => {
+    const out = new Float32Array(batch * rb.rows);
+    for (let b = 0; b < batch; b++) out.set(data.subarray(b * fanIn + rb.row0, b * fanIn + rb.row0 + rb.rows), b * rb.rows);
+    return tf.tensor2d(out, [batch, rb.rows]);
+  });
+}
+
+/**
  * One analog MVM of a batch: x [batch × fanIn] → y [batch × fanOut] in weight·input
  * units (bias, if any, is added digitally by the caller). Fresh read and sensing
  * noise come from `rng`; `stats`, when given, accumulates converter and energy counts.
@@ -307,19 +323,17 @@ export function analogMvm(layer: ProgrammedLayer, x: tf.Tensor2D, rng: Rng, stat
       v = tf.clipByValue(u, -1, 1);
     }
     if (dacLevels) v = tf.div(tf.round(tf.mul(v, dacLevels)), dacLevels);
-    const vSq = sigmaRead > 0 || stats ? tf.square(v) : null;
+    const parts = splitRowBlocks(v, layer);
     let acc: tf.Tensor2D | null = null;
+    let energy: tf.Tensor | null = null;
     layer.rowBlocks.forEach((rb, a) => {
-      const single = layer.rowBlocks.length === 1;
-      const part = single ? v : tf.slice(v, [0, rb.row0], [-1, rb.rows]);
+      const part = parts[a];
+      const partSq = sigmaRead > 0 || stats ? tf.square(part) : null;
       let current: tf.Tensor2D = tf.matMul(part, rb.gDiff);
       if (eps) {
         rng.fold(a).fillNormal(eps);
         let variance: tf.Tensor = rb.senseVarianceN;
-        if (sigmaRead > 0) {
-          const partSq = single ? vSq! : tf.slice(vSq!, [0, rb.row0], [-1, rb.rows]);
-          variance = tf.add(tf.matMul(partSq, rb.gSq!), rb.senseVarianceN);
-        }
+        if (sigmaRead > 0) variance = tf.add(tf.matMul(partSq!, rb.gSq!), rb.senseVarianceN);
         current = tf.add(current, tf.mul(tf.sqrt(variance), tf.tensor2d(eps, [batch, fanOut]))) as tf.Tensor2D;
       }
       if (adcLevels) {
@@ -329,11 +343,14 @@ export function analogMvm(layer: ProgrammedLayer, x: tf.Tensor2D, rng: Rng, stat
         current = tf.mul(tf.round(tf.clipByValue(codes, -adcLevels, adcLevels)), rb.adcUnitsPerCode) as tf.Tensor2D;
       }
       acc = (acc === null ? current : tf.add(acc, current)) as tf.Tensor2D;
+      if (stats) {
+        // Σ V²·G·t over every cell read: (V/V_read)² · ΣG per word line, summed.
+        const rowG = layer.rowBlocks.length === 1 ? layer.rowConductanceT : tf.slice(layer.rowConductanceT, [rb.row0, 0], [rb.rows, 1]);
+        const e = tf.sum(tf.matMul(partSq!, rowG));
+        energy = energy === null ? e : tf.add(energy, e);
+      }
     });
-    if (stats) {
-      // Σ V²·G·t over every cell read: (V/V_read)² · ΣG per word line, summed.
-      counters.push(tf.keep(tf.sum(tf.matMul(vSq!, layer.rowConductanceT))) as tf.Scalar);
-    }
+    if (stats) counters.push(tf.keep(energy!) as tf.Scalar);
     // Back to weight units: undo the input normalisation, apply the column's weight scale.
     return tf.mul(tf.mul(acc!, scale), layer.outputScale) as tf.Tensor2D;
   });

@@ -16,6 +16,7 @@ import { initBackend, backendName, tf } from '../backend';
 import { ConfigError } from '../errors';
 import type { Rng } from '../rng';
 import { compile, type CompiledModel } from '../compiler/compile';
+import type { ProgrammedChip } from '../compiler/programmedChip';
 import type { Graph } from '../compiler/ir/graph';
 import { loadOnnxFile } from '../compiler/frontends/onnx';
 import { fromTfjsLayersModel } from '../compiler/frontends/tfjsLayers';
@@ -157,17 +158,23 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
       const key = JSON.stringify([point.model, point.device, point.noise, point.sigma, point.semantics, point.dataset, root.keyHex]);
       const runs = runsCache.get(key) ?? [];
       const streams = voteSeeds(root, point.semantics, point.votes);
+      // `passes` programs one chip for all votes (same stream); `replicas` one per vote.
+      let chip: ProgrammedChip | null = null;
       for (let v = runs.length; v < point.votes; v++) {
         const s = streams[v];
         if (isSignal) {
           const noise = { kind: point.noise as 'multiplicative' | 'additive', sigma: point.sigma };
           runs.push(runAll(test, (x, b) => model.runSignal(x, noise, { seed: s.run.fold(b) })));
-        } else {
-          const chip = model.program(s.program!);
-          runs.push(runAll(test, (x, b) => chip.run(x, { seed: s.run.fold(b) })));
-          chip.dispose();
+          continue;
         }
+        if (chip === null || chip.seed !== s.program!.path) {
+          chip?.dispose();
+          chip = model.program(s.program!);
+        }
+        const programmed = chip;
+        runs.push(runAll(test, (x, b) => programmed.run(x, { seed: s.run.fold(b) })));
       }
+      chip?.dispose();
       runsCache.set(key, runs);
       const decision = voteDecision(runs.slice(0, point.votes), { batch: test.labels.length, classes: test.classes });
       let correct = 0;
