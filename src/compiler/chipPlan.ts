@@ -57,7 +57,16 @@ export interface LayerPlan extends LayerCostSummary {
 }
 
 export interface ChipPlan {
+  /** One copy of the network (tile indices `firstTile` are those of copy 0). */
   readonly layers: readonly LayerPlan[];
+  /** Tiles of one copy. */
+  readonly tilesPerCopy: number;
+  /**
+   * Copies of the whole network placed side by side for parallel voting: copy r
+   * occupies tiles [r·tilesPerCopy, (r+1)·tilesPerCopy).
+   */
+  readonly replicas: number;
+  /** tilesPerCopy · replicas. */
   readonly totalTiles: number;
 }
 
@@ -89,7 +98,8 @@ function overridesFor(node: AnalogNode, overrides: LayerOverrides | undefined): 
 }
 
 /** Plan every analog node of `graph` onto the chip. */
-export function planChip(graph: Graph, baseChip: RawChipConfig, overrides?: LayerOverrides): ChipPlan {
+export function planChip(graph: Graph, baseChip: RawChipConfig, overrides?: LayerOverrides, replicas = 1): ChipPlan {
+  if (!Number.isInteger(replicas) || replicas < 1) throw new ConfigError('replicas', replicas, 'an integer >= 1');
   const base = validateChipSpec(baseChip);
   if (overrides && typeof overrides !== 'function') {
     const names = new Set(graph.nodes.filter(isAnalog).map((n) => n.name));
@@ -131,5 +141,5 @@ export function planChip(graph: Graph, baseChip: RawChipConfig, overrides?: Laye
       areaSquareMicrometers: costs.reduce((s, c) => s + c.areaSquareMicrometers, 0),
     });
   }
-  return { layers, totalTiles: nextTile };
+  return { layers, tilesPerCopy: nextTile, replicas, totalTiles: nextTile * replicas };
 }

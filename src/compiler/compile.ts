@@ -39,6 +39,12 @@ export interface CompileOptions {
   /** Per-layer overrides of the chip (by analog node name, or a function of the node). */
   readonly layers?: LayerOverrides;
   readonly foldBatchNorm?: FoldBatchNormMode;
+  /**
+   * Copies of the network placed on the chip for parallel voting (default 1): the
+   * plan and report count V× tiles and area, and `programReplicas` draws each copy
+   * independently.
+   */
+  readonly replicas?: number;
 }
 
 export type ModelSource = Graph | tf.LayersModel;
@@ -98,7 +104,7 @@ export class CompiledModel {
     this.graph = foldDevice ? folded.graph : stripped.graph;
     this.signalGraph = foldSignal ? folded.graph : stripped.graph;
     this.foldedBatchNorms = foldDevice ? folded.folded : [];
-    this.plan = planChip(this.graph, options.chip as RawChipConfig, options.layers);
+    this.plan = planChip(this.graph, options.chip as RawChipConfig, options.layers, options.replicas ?? 1);
     this.deviceExecutor = new GraphExecutor(this.graph);
     this.signalExecutor = this.signalGraph === this.graph ? this.deviceExecutor : new GraphExecutor(this.signalGraph);
   }
@@ -125,6 +131,16 @@ export class CompiledModel {
       throw err;
     }
     return new ProgrammedChip(this, layers, seed instanceof Rng ? seed.path : seed);
+  }
+
+  /**
+   * Program every copy of a replicated chip (`replicas` in the options): copy r is
+   * drawn from `seed`'s stream folded by `replica/r`, so copies are independent and
+   * copy r's draw does not depend on how many copies there are.
+   */
+  programReplicas(seed: number | Rng): ProgrammedChip[] {
+    const root = toRng(seed).fold('replica');
+    return Array.from({ length: this.plan.replicas }, (_, r) => this.program(root.fold(r)));
   }
 
   /** Run on the chip's programmed layers (used by ProgrammedChip.run). */

@@ -39,6 +39,8 @@ export interface CompileReport {
     readonly energyPerInferencePicojoules: number;
     readonly areaSquareMicrometers: number;
     readonly foldedBatchNorms: number;
+    /** Copies of the network on the chip; tiles, cells and area count all of them. */
+    readonly replicas: number;
   };
   readonly seed: number;
 }
@@ -99,14 +101,15 @@ export function buildReport(model: CompiledModel, seed: number): CompileReport {
     layers,
     totals: {
       analogLayers: layers.length,
-      tiles: sum((l) => l.tiles),
-      cells: sum((l) => l.cells),
+      tiles: sum((l) => l.tiles) * model.plan.replicas,
+      cells: sum((l) => l.cells) * model.plan.replicas,
       utilization: slots > 0 ? used / slots : 0,
       latencyNs: sum((l) => l.stageTimeNs),
       maxStageTimeNs: Math.max(0, ...layers.map((l) => l.stageTimeNs)),
       energyPerInferencePicojoules: sum((l) => l.energyPerInferencePicojoules),
-      areaSquareMicrometers: sum((l) => l.areaSquareMicrometers),
+      areaSquareMicrometers: sum((l) => l.areaSquareMicrometers) * model.plan.replicas,
       foldedBatchNorms: model.foldedBatchNorms.length,
+      replicas: model.plan.replicas,
     },
     seed,
   };

@@ -187,7 +187,7 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
         stageTimesNs: plan.layers.map((l) => l.stageTimeNs),
         votes: point.votes,
         energyPerInferencePicojoules: plan.layers.reduce((s, l) => s + l.energyPerInferencePicojoules, 0),
-        tiles: plan.totalTiles,
+        tiles: plan.tilesPerCopy,
         areaSquareMicrometers: plan.layers.reduce((s, l) => s + l.areaSquareMicrometers, 0),
       },
       SCHEDULE_MODE[point.semantics],

@@ -352,3 +352,27 @@ describe("ohmic's own NoisyLSTM model", () => {
     outputOnly.dispose();
   });
 });
+
+describe('replication for parallel voting', () => {
+  it('places V copies (V× tiles, cells and area) and programs them independently', () => {
+    const one = compile(mlp(1), { chip: { device: 'reram', tile: '16x16' } });
+    const four = compile(mlp(1), { chip: { device: 'reram', tile: '16x16' }, replicas: 4 });
+    const [r1, r4] = [one.report(), four.report()];
+    expect(four.plan.tilesPerCopy).toBe(one.plan.totalTiles);
+    expect(r4.totals.tiles).toBe(4 * r1.totals.tiles);
+    expect(r4.totals.cells).toBe(4 * r1.totals.cells);
+    expect(r4.totals.areaSquareMicrometers).toBeCloseTo(4 * r1.totals.areaSquareMicrometers, 6);
+    expect(r4.totals.energyPerInferencePicojoules).toBeCloseTo(r1.totals.energyPerInferencePicojoules, 9);
+    const copies = four.programReplicas(7);
+    expect(copies).toHaveLength(4);
+    const x = seededInput([2, 20], 1);
+    const outs = copies.map((c) => Array.from(c.run(x, { seed: 1 }).dataSync()));
+    expect(new Set(outs.map((o) => o.join(','))).size).toBe(4);
+    // copy r does not depend on the number of copies
+    const two = compile(mlp(1), { chip: { device: 'reram', tile: '16x16' }, replicas: 2 }).programReplicas(7);
+    expect(Array.from(two[1].run(x, { seed: 1 }).dataSync())).toEqual(outs[1]);
+    expect(() => compile(mlp(1), { chip: { device: 'reram' }, replicas: 0 })).toThrow(/replicas = 0: expected an integer >= 1/);
+    [...copies, ...two].forEach((c) => c.dispose());
+    [one, four].forEach((c) => c.dispose());
+  });
+});

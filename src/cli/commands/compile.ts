@@ -30,7 +30,7 @@ export function formatReport(r: CompileReport): string {
   return (
     printTable(['layer', 'op', 'device', 'matrix', 'MVMs/inf', 'tiles', 'util', 'stage time', 'energy/inf', 'σ_eff', 'SNR dB'], rows) +
     `cells ${t.cells}, area ${formatQuantity(t.areaSquareMicrometers * 1e-12, 'm^2')}, slowest stage ${formatQuantity(t.maxStageTimeNs, 'ns')}, ` +
-    `batch norms folded ${t.foldedBatchNorms}\n`
+    `batch norms folded ${t.foldedBatchNorms}${t.replicas > 1 ? `, ${t.replicas} copies (tiles, cells and area count all)` : ''}\n`
   );
 }
 
@@ -41,12 +41,16 @@ export function registerCompile(program: Command): void {
     .requiredOption('--model <model>', 'zoo:NAME, a .onnx file, or a tfjs model.json')
     .requiredOption('--device <device>', 'reram | pcm | nand | ideal, or a chip/device .json file')
     .option('--tile <RxC>', 'tile size in weights, rows (inputs) x cols (outputs), e.g. 256x256')
+    .option('--replicas <V>', 'copies of the network on the chip, for parallel voting (V× tiles and area)', '1')
     .option('--seed <n>', 'seed of the programming draw used to measure effective noise', '0')
     .option('--json', 'print JSON with "layers" and "totals"')
-    .action(async (opts: { model: string; device: string; tile?: string; seed: string; json?: boolean }) => {
+    .action(async (opts: { model: string; device: string; tile?: string; replicas: string; seed: string; json?: boolean }) => {
       await initBackend();
       const graph = await loadModelArg(opts.model);
-      const compiled = compile(graph, { chip: chipFromDeviceArg(opts.device, opts.tile) });
+      const compiled = compile(graph, {
+        chip: chipFromDeviceArg(opts.device, opts.tile),
+        replicas: parseIntegerOption('--replicas', opts.replicas, 1),
+      });
       const report = compiled.report({ seed: parseIntegerOption('--seed', opts.seed, 0) });
       compiled.dispose();
       process.stdout.write(opts.json ? JSON.stringify(report, (_k, v) => (v === Infinity ? 'Infinity' : v), 2) + '\n' : formatReport(report));
