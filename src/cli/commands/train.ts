@@ -13,7 +13,7 @@ import { ConfigError } from '../../errors';
 import { buildModel, PAPER_MODEL_NAMES, type PaperModelName } from '../../models/paper/buildModel';
 import { loadTrainingData } from '../../models/training/trainingData';
 import { EpochRecord, TrainProgress, evaluateAccuracy, trainModel } from '../../models/training/train';
-import { loadModelDir, saveZooModel } from '../../models/zoo';
+import { loadModelDir, loadZooModel, saveZooModel } from '../../models/zoo';
 
 function parseNoise(v: string): 'multiplicative' | 'additive' {
   if (v === 'mult' || v === 'multiplicative') return 'multiplicative';
@@ -60,6 +60,7 @@ interface TrainFlags {
   checkpointDir?: string;
   checkpointEvery: string;
   dtype: string;
+  initFrom?: string;
 }
 
 export function registerTrain(program: Command): void {
@@ -81,6 +82,7 @@ export function registerTrain(program: Command): void {
     .option('--checkpoint-dir <dir>', 'checkpoint folder (default checkpoints/<out name>)')
     .option('--checkpoint-every <batches>', 'also checkpoint every n batches', '500')
     .option('--dtype <dtype>', 'stored weights: float16 | float32', 'float16')
+    .option('--init-from <zoo:NAME>', 'start from a zoo model\'s weights (fine-tuning; recorded in the manifest)')
     .action(async (flags: TrainFlags) => {
       const noise = parseNoise(flags.noise);
       const sigma = parseNumber('--sigma-train', flags.sigmaTrain, false)!;
@@ -102,6 +104,18 @@ export function registerTrain(program: Command): void {
       const zooDir = path.dirname(path.resolve(flags.out));
       const checkpointDir = flags.checkpointDir ?? path.join('checkpoints', name);
       const model = buildModel(modelName, { noise, sigma, seed });
+      const initFrom = flags.initFrom === undefined ? undefined : flags.initFrom.replace(/^zoo:/, '');
+      if (initFrom !== undefined) {
+        // Same architecture, other noise σ: the weights carry over one to one.
+        const source = await loadZooModel(initFrom, { zooDir });
+        const from = source.getWeights();
+        const to = model.getWeights();
+        if (from.length !== to.length || from.some((w, i) => w.shape.join('x') !== to[i].shape.join('x'))) {
+          throw new ConfigError('--init-from', flags.initFrom, `a zoo model with the weights of ${modelName} (shapes differ)`);
+        }
+        model.setWeights(from);
+        source.dispose();
+      }
 
       const tty = process.stderr.isTTY === true;
       let stop = false;
@@ -143,6 +157,7 @@ export function registerTrain(program: Command): void {
           data: data.trainDescription,
           testAccuracy: 0,
           testData: data.testDescription,
+          ...(initFrom === undefined ? {} : { fineTunedFrom: initFrom }),
         },
         { zooDir, dtype: flags.dtype },
       );
