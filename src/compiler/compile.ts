@@ -22,6 +22,7 @@ import { planChip, type ChipPlan, type LayerOverrides, type RawChipConfig } from
 import { ProgrammedChip } from './programmedChip';
 import { buildReport, type CompileReport } from './report';
 import { toRng } from './runSeed';
+import { validateScheduleInput, type ScheduleInput } from './scheduler';
 
 /**
  * - `auto`: fold where it keeps the noise where the user put it: always for the
@@ -181,6 +182,20 @@ export class CompiledModel {
     // Without a hook the executor keeps its fused convolutions: attach it only when an MVM is noisy.
     const anyNoisyMvm = this.signalGraph.nodes.some((n) => isAnalog(n) && noisyMvm(n));
     return this.signalExecutor.run(x, { ...(anyNoisyMvm ? { mvm } : {}), noise: this.hasNoiseNodes ? hook : NOISE_OFF });
+  }
+
+  /**
+   * The scheduler's input for V votes on this chip: each analog layer is a pipeline
+   * stage with its own stage time; energy per inference, tiles and area of one copy.
+   */
+  scheduleInput(votes: number): ScheduleInput {
+    return validateScheduleInput({
+      stageTimesNs: this.plan.layers.map((l) => l.stageTimeNs),
+      votes,
+      energyPerInferencePicojoules: this.plan.layers.reduce((s, l) => s + l.energyPerInferencePicojoules, 0),
+      tiles: this.plan.tilesPerCopy,
+      areaSquareMicrometers: this.plan.layers.reduce((s, l) => s + l.areaSquareMicrometers, 0),
+    });
   }
 
   /** Per-layer and total tiles, cells, utilisation, stage time, energy and effective σ/SNR. */

@@ -181,17 +181,7 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
       for (let i = 0; i < decision.length; i++) if (decision[i] === test.labels[i]) correct++;
       accuracyPerSeed.push(correct / decision.length);
     }
-    const plan = model.plan;
-    const sched = schedule(
-      {
-        stageTimesNs: plan.layers.map((l) => l.stageTimeNs),
-        votes: point.votes,
-        energyPerInferencePicojoules: plan.layers.reduce((s, l) => s + l.energyPerInferencePicojoules, 0),
-        tiles: plan.tilesPerCopy,
-        areaSquareMicrometers: plan.layers.reduce((s, l) => s + l.areaSquareMicrometers, 0),
-      },
-      SCHEDULE_MODE[point.semantics],
-    );
+    const sched = schedule(model.scheduleInput(point.votes), SCHEDULE_MODE[point.semantics]);
     return {
       accuracyPerSeed,
       metrics: {

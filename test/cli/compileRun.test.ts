@@ -86,3 +86,21 @@ describe('ohmic run', () => {
     await expect(bad('b4.json', { shape: [6, 6, 2], data: [Array(72).fill('x')] })).rejects.toThrow(ConfigError);
   });
 });
+
+describe('ohmic schedule --model', () => {
+  it("takes the compiled model's stage times, energy and tiles", async () => {
+    const report = JSON.parse(await runCli(['compile', '--model', FIXTURE, '--device', 'pcm', '--json']));
+    const out = JSON.parse(await runCli(['schedule', '--model', FIXTURE, '--device', 'pcm', '--votes', '7', '--json']));
+    const taus: number[] = report.layers.map((l: { stageTimeNs: number }) => l.stageTimeNs);
+    const sum = taus.reduce((a, b) => a + b, 0);
+    const [pipelined, sequential, parallel] = out.results;
+    expect(pipelined.latencyNs).toBeCloseTo(sum + 6 * Math.max(...taus), 6);
+    expect(sequential.latencyNs).toBeCloseTo(7 * sum, 6);
+    expect(parallel.latencyNs).toBeCloseTo(sum, 6);
+    expect(pipelined.energyPerDecisionPicojoules).toBeCloseTo(7 * report.totals.energyPerInferencePicojoules, 3);
+    expect(parallel.tiles).toBe(7 * report.totals.tiles);
+    await expect(runCli(['schedule', '--model', FIXTURE, '--votes', '2', '--stages', '3'])).rejects.toThrow(
+      /--stages = "3": expected to be omitted with --model/,
+    );
+  });
+});

@@ -8,6 +8,9 @@
  */
 import type { Command } from 'commander';
 import { ConfigError } from '../../errors';
+import { initBackend } from '../../backend';
+import { compile } from '../../compiler/compile';
+import { chipFromDeviceArg, loadModelArg } from '../modelArg';
 import {
   equalStageInput,
   energyFromPowerPicojoules,
@@ -29,6 +32,9 @@ interface ScheduleOptions {
   areaUm2?: string;
   mode: string;
   json?: boolean;
+  model?: string;
+  device: string;
+  tile?: string;
 }
 
 /** Library field names → the flags that set them, so errors name what the user typed. */
@@ -124,9 +130,13 @@ export function formatScheduleTable(input: ScheduleInput, results: readonly Sche
   const lines = table.map((row) =>
     row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '),
   );
-  const tau = input.stageTimesNs[0];
+  const taus = input.stageTimesNs;
+  const equal = taus.every((t) => t === taus[0]);
+  const stagesText = equal
+    ? `${first.stages} stages × ${formatNumber(taus[0])} ns`
+    : `${first.stages} stages, Σ τ = ${formatNumber(taus.reduce((a, b) => a + b, 0))} ns, max τ = ${formatNumber(Math.max(...taus))} ns`;
   return [
-    `L = ${first.stages} stages × ${formatNumber(tau)} ns, V = ${first.votes} votes, ` +
+    `L = ${stagesText}, V = ${first.votes} votes, ` +
       `E = ${formatNumber(input.energyPerInferencePicojoules)} pJ per inference ` +
       `(P = ${formatNumber(first.singleInferencePowerMilliwatts)} mW)`,
     '',
@@ -136,6 +146,21 @@ export function formatScheduleTable(input: ScheduleInput, results: readonly Sche
     'throughput assumes back-to-back decisions; parallel copies are each pipelined across decisions.',
     '',
   ].join('\n');
+}
+
+/** The schedule input of `--model` compiled on `--device`: one stage per analog layer. */
+async function inputFromModel(opts: ScheduleOptions): Promise<ScheduleInput> {
+  for (const [flag, value] of [['--stages', opts.stages], ['--stage-ns', opts.stageNs], ['--energy-pj', opts.energyPj], ['--power-mw', opts.powerMw]] as const) {
+    if (value !== undefined) throw new ConfigError(flag, value, 'to be omitted with --model (the compiled model gives it)');
+  }
+  const votes = required('--votes', parseNumber('--votes', opts.votes), 'a positive integer (votes V)');
+  await initBackend();
+  const compiled = compile(await loadModelArg(opts.model), { chip: chipFromDeviceArg(opts.device, opts.tile) });
+  try {
+    return withFlagNames(() => compiled.scheduleInput(votes));
+  } finally {
+    compiled.dispose();
+  }
 }
 
 /** Registers `ohmic schedule`. */
@@ -153,10 +178,13 @@ export function registerSchedule(program: Command): void {
     .option('--power-mw <P>', 'power of one inference P in milliwatts (mW); sets E = P·L·τ (mW·ns = pJ)')
     .option('--tiles <N>', 'tiles of one copy of the network (default: L, one array per layer)')
     .option('--area-um2 <A>', 'area of one copy of the network in square micrometres (µm²), optional')
+    .option('--model <model>', 'take the stages, stage times, energy, tiles and area from this model compiled on --device (zoo:NAME, .onnx, model.json) instead of --stages/--stage-ns/--energy-pj')
+    .option('--device <device>', 'with --model: reram | pcm | nand | ideal, or a chip/device .json file', 'reram')
+    .option('--tile <RxC>', 'with --model: tile size, e.g. 256x256')
     .option('--mode <mode>', 'pipelined | sequential | parallel | all', 'all')
     .option('--json', 'print JSON ({input, results}) instead of a table')
-    .action((opts: ScheduleOptions) => {
-      const input = buildInput(opts);
+    .action(async (opts: ScheduleOptions) => {
+      const input = opts.model === undefined ? buildInput(opts) : await inputFromModel(opts);
       const results: ScheduleResult[] =
         opts.mode === 'all'
           ? scheduleAll(input)
