@@ -24,7 +24,7 @@ export {
   RERAM_DEFAULTS, PCM_DEFAULTS, NAND_DEFAULTS, IDEAL_DEFAULTS, PRESET_NAMES, DEVICE_KINDS, DEVICE_FIELDS,
   validateChipSpec, parseTileShape, idealConverters, DEFAULT_TILE, DEFAULT_DAC, DEFAULT_ADC, IDEAL_DAC, IDEAL_ADC,
   weightsToConductances, conductancesToWeights, quantizeConductance, quantizationBound,
-  applyDac, adcConvert, adcHalfLsb, tileGrid, layerCost,
+  applyDac, applyAdc, adcConvert, adcHalfLsb, tileGrid, layerCost,
   programLayer, analogMvm, emptyMvmStats, signalMvm,
   applyProgrammingNoise, applyStuckAt, applyDrift, expectedDriftFactor,
   applySignalNoise, validateSignalNoise, multiplicativeSnrDb,

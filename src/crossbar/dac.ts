@@ -1,8 +1,10 @@
 /**
  * Input converter. Inputs are normalised to [−1, 1] (by their own max |x| or by a
  * fixed calibrated range), quantised to a signed, symmetric `bits`-bit code, and
- * applied as read voltages of either polarity.
+ * applied as read voltages of either polarity. Tensor ops, so the analog MVM keeps
+ * its data in the backend.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { DacSpec } from './chipSpec';
 
 /** Codes on each side of zero for a signed symmetric converter. */
@@ -10,43 +12,36 @@ export function signedLevels(bits: number): number {
   return 2 ** (bits - 1) - 1;
 }
 
-/** Round `v` (in [−1, 1] after clipping) to a signed `bits`-bit grid; returns the value. */
-export function quantizeSigned(v: number, levels: number): number {
-  return Math.round(v * levels) / levels;
-}
-
 export interface DacResult {
-  /** Normalised inputs in [−1, 1], row-major [batch × fanIn]; voltage = value · V_read. */
-  readonly normalized: Float32Array;
-  /** Per input vector: the factor that turns a normalised output back into input units. */
-  readonly rowScale: Float32Array;
-  /** Inputs that fell outside a fixed range and were clipped to it. */
-  readonly clipped: number;
+  /** Normalised inputs in [−1, 1], [batch × fanIn]; voltage = value · V_read. */
+  readonly normalized: tf.Tensor2D;
+  /** [batch × 1]: the factor that turns a normalised output back into input units. */
+  readonly rowScale: tf.Tensor2D;
+  /** Inputs outside a fixed range, clipped to it (a scalar; null unless counted). */
+  readonly clipped: tf.Scalar | null;
 }
 
-/** Convert a batch of inputs [batch × fanIn] into normalised DAC outputs. */
-export function applyDac(x: Float32Array, batch: number, fanIn: number, dac: DacSpec): DacResult {
-  const normalized = new Float32Array(x.length);
-  const rowScale = new Float32Array(batch);
-  const levels = dac.bits === null ? 0 : signedLevels(dac.bits);
-  let clipped = 0;
-  for (let b = 0; b < batch; b++) {
-    const off = b * fanIn;
-    let scale: number;
-    if (dac.range.kind === 'perInputAbsMax') {
-      scale = 0;
-      for (let i = 0; i < fanIn; i++) scale = Math.max(scale, Math.abs(x[off + i]));
-      if (scale === 0) scale = 1;
-    } else {
-      scale = dac.range.maxAbs;
-    }
-    rowScale[b] = scale;
-    const inv = 1 / scale;
-    for (let i = 0; i < fanIn; i++) {
-      let v = x[off + i] * inv;
-      if (v > 1) { v = 1; clipped++; } else if (v < -1) { v = -1; clipped++; }
-      normalized[off + i] = levels ? quantizeSigned(v, levels) : v;
-    }
+/**
+ * Convert a batch of inputs [batch × fanIn] into normalised DAC outputs. The
+ * tensors belong to the caller (call inside `tf.tidy`, keep what must outlive it).
+ */
+export function applyDac(x: tf.Tensor2D, dac: DacSpec, countClipped = false): DacResult {
+  let rowScale: tf.Tensor2D;
+  let v: tf.Tensor2D;
+  let clipped: tf.Scalar | null = null;
+  if (dac.range.kind === 'perInputAbsMax') {
+    const m = tf.max(tf.abs(x), 1, true) as tf.Tensor2D;
+    rowScale = tf.where(tf.equal(m, 0), tf.onesLike(m), m) as tf.Tensor2D;
+    v = tf.div(x, rowScale);
+  } else {
+    rowScale = tf.fill([x.shape[0], 1], dac.range.maxAbs) as tf.Tensor2D;
+    const u = tf.div(x, dac.range.maxAbs) as tf.Tensor2D;
+    if (countClipped) clipped = tf.sum(tf.cast(tf.greater(tf.abs(u), 1), 'float32')) as tf.Scalar;
+    v = tf.clipByValue(u, -1, 1);
   }
-  return { normalized, rowScale, clipped };
+  if (dac.bits !== null) {
+    const levels = signedLevels(dac.bits);
+    v = tf.div(tf.round(tf.mul(v, levels)), levels);
+  }
+  return { normalized: v, rowScale, clipped };
 }

@@ -4,7 +4,7 @@ export * from './presets';
 export * from './chipSpec';
 export * from './mapping';
 export * from './dac';
-export { adcConvert, adcHalfLsb } from './adc';
+export { applyAdc, adcConvert, adcHalfLsb } from './adc';
 export * from './tiling';
 export * from './cost';
 export * from './programmedLayer';

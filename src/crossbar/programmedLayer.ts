@@ -16,7 +16,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../rng';
 import type { ChipSpec } from './chipSpec';
-import { signedLevels } from './adc';
+import { applyAdc, signedLevels } from './adc';
+import { applyDac } from './dac';
 import { checkWeightMatrix, weightsToConductances, type WeightMatrix } from './mapping';
 import { applyProgrammingNoise } from './noise/programmingNoise';
 import { applyStuckAt } from './noise/stuckAt';
@@ -304,25 +305,14 @@ export function analogMvm(layer: ProgrammedLayer, x: tf.Tensor2D, rng: Rng, stat
   const d = chip.device;
   const sigmaRead = d.readNoiseRelStd;
   const noisy = sigmaRead > 0 || d.senseNoiseRelStd > 0;
-  const dacLevels = chip.dac.bits === null ? 0 : signedLevels(chip.dac.bits);
   const adcLevels = chip.adc.bits === null ? 0 : signedLevels(chip.adc.bits);
   const eps = noisy ? new Float32Array(batch * fanOut) : null;
   const counters: tf.Scalar[] = [];
   const out = tf.tidy(() => {
-    // DAC: normalise each input vector (or by the fixed range), quantise, signed voltages.
-    let scale: tf.Tensor2D;
-    let v: tf.Tensor2D;
-    if (chip.dac.range.kind === 'perInputAbsMax') {
-      const m = tf.max(tf.abs(x), 1, true) as tf.Tensor2D;
-      scale = tf.where(tf.equal(m, 0), tf.onesLike(m), m) as tf.Tensor2D;
-      v = tf.div(x, scale);
-    } else {
-      scale = tf.fill([batch, 1], chip.dac.range.maxAbs) as tf.Tensor2D;
-      const u = tf.div(x, chip.dac.range.maxAbs) as tf.Tensor2D;
-      if (stats) counters.push(tf.keep(tf.sum(tf.cast(tf.greater(tf.abs(u), 1), 'float32'))) as tf.Scalar);
-      v = tf.clipByValue(u, -1, 1);
-    }
-    if (dacLevels) v = tf.div(tf.round(tf.mul(v, dacLevels)), dacLevels);
+    const dac = applyDac(x, chip.dac, stats !== undefined);
+    if (dac.clipped) counters.push(tf.keep(dac.clipped));
+    const scale = dac.rowScale;
+    const v = dac.normalized;
     const parts = splitRowBlocks(v, layer);
     let acc: tf.Tensor2D | null = null;
     let energy: tf.Tensor | null = null;
@@ -337,10 +327,9 @@ export function analogMvm(layer: ProgrammedLayer, x: tf.Tensor2D, rng: Rng, stat
         current = tf.add(current, tf.mul(tf.sqrt(variance), tf.tensor2d(eps, [batch, fanOut]))) as tf.Tensor2D;
       }
       if (adcLevels) {
-        // Codes: round(clip(I / I_fs, ±1) · levels), back to current: · I_fs / levels.
-        const codes = tf.mul(current, rb.adcCodesPerUnit);
-        if (stats) counters.push(tf.keep(tf.sum(tf.cast(tf.greater(tf.abs(codes), adcLevels), 'float32'))) as tf.Scalar);
-        current = tf.mul(tf.round(tf.clipByValue(codes, -adcLevels, adcLevels)), rb.adcUnitsPerCode) as tf.Tensor2D;
+        const adc = applyAdc(current, rb.adcCodesPerUnit, rb.adcUnitsPerCode, adcLevels, stats !== undefined);
+        if (adc.clipped) counters.push(tf.keep(adc.clipped));
+        current = adc.converted;
       }
       acc = (acc === null ? current : tf.add(acc, current)) as tf.Tensor2D;
       if (stats) {

@@ -1,13 +1,21 @@
 import fc from 'fast-check';
 import { initBackend, tf } from '../../src/backend';
 import { Rng } from '../../src/rng';
-import { applyDac, adcConvert, adcHalfLsb, validateChipSpec, programLayer, analogMvm, emptyMvmStats, ideal } from '../../src/crossbar';
+import { applyDac, applyAdc, adcConvert, adcHalfLsb, validateChipSpec, programLayer, analogMvm, emptyMvmStats, ideal } from '../../src/crossbar';
 
 beforeAll(async () => {
   await initBackend();
 });
 
 describe('DAC', () => {
+  /** The DAC on one input vector, read back to numbers. */
+  function dacOf(values: Float32Array, spec: Parameters<typeof applyDac>[1]) {
+    return tf.tidy(() => {
+      const r = applyDac(tf.tensor2d(values, [1, values.length]), spec, true);
+      return { normalized: r.normalized.dataSync() as Float32Array, rowScale: r.rowScale.dataSync()[0], clipped: r.clipped ? r.clipped.dataSync()[0] : 0 };
+    });
+  }
+
   it('quantises within half an LSB of the normalised input (per-input abs-max range)', () => {
     fc.assert(
       fc.property(
@@ -15,9 +23,9 @@ describe('DAC', () => {
         fc.array(fc.float({ min: -100, max: 100, noNaN: true }), { minLength: 1, maxLength: 64 }),
         (bits, values) => {
           const x = Float32Array.from(values);
-          const r = applyDac(x, 1, x.length, { bits, range: { kind: 'perInputAbsMax' } });
+          const r = dacOf(x, { bits, range: { kind: 'perInputAbsMax' } });
           const halfLsb = 1 / (2 * (2 ** (bits - 1) - 1));
-          return x.every((v, i) => Math.abs(r.normalized[i] - v / r.rowScale[0]) <= halfLsb + 1e-6) && r.clipped === 0;
+          return x.every((v, i) => Math.abs(r.normalized[i] - v / r.rowScale) <= halfLsb + 1e-6) && r.clipped === 0;
         },
       ),
       { numRuns: 200, seed: 1 },
@@ -25,7 +33,7 @@ describe('DAC', () => {
   });
 
   it('clips inputs beyond a fixed range and counts them', () => {
-    const r = applyDac(Float32Array.from([-3, -1, 0.5, 2, 1]), 1, 5, { bits: 8, range: { kind: 'fixed', maxAbs: 1 } });
+    const r = dacOf(Float32Array.from([-3, -1, 0.5, 2, 1]), { bits: 8, range: { kind: 'fixed', maxAbs: 1 } });
     expect(Array.from(r.normalized)).toEqual([-1, -1, Math.round(0.5 * 127) / 127, 1, 1].map((v) => Math.fround(v)));
     expect(r.clipped).toBe(2);
   });
@@ -43,6 +51,24 @@ describe('ADC', () => {
       }),
       { numRuns: 500, seed: 2 },
     );
+  });
+
+  it('the tensor ADC the MVM uses agrees with the scalar reference (to float32 rounding) and counts clipping', () => {
+    const fs = 3.7;
+    const bits = 6;
+    const levels = 2 ** (bits - 1) - 1;
+    const currents = Array.from({ length: 401 }, (_, i) => (i / 200 - 1) * 1.5 * fs);
+    const got = tf.tidy(() => {
+      const r = applyAdc(tf.tensor2d(currents, [1, currents.length]), tf.scalar(levels / fs), tf.scalar(fs / levels), levels, true);
+      return { values: Array.from(r.converted.dataSync()), clipped: r.clipped!.dataSync()[0] };
+    });
+    currents.forEach((c, i) => {
+      const want = adcConvert(c, fs, levels);
+      // a current exactly at a code boundary may round either way in float32
+      const tol = Math.abs(Math.abs(c / fs) * levels % 1 - 0.5) < 1e-5 ? fs / levels + 1e-6 : 1e-5;
+      expect(Math.abs(got.values[i] - want)).toBeLessThanOrEqual(tol);
+    });
+    expect(got.clipped).toBe(currents.filter((c) => Math.abs(c) > fs * (1 + 1e-6)).length);
   });
 
   it('bounds the tiled MVM error by half an LSB per tile partial sum, and counts clipping', () => {
