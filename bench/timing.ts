@@ -1,4 +1,6 @@
 /** Timing helpers shared by the benchmarks: warm up, then take the median of runs. */
+import { formatTable } from '../src/cli/table';
+
 export async function medianMs(fn: () => unknown | Promise<unknown>, runs = 7, warmup = 2): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
@@ -11,12 +13,7 @@ export async function medianMs(fn: () => unknown | Promise<unknown>, runs = 7, w
   return times[Math.floor(times.length / 2)];
 }
 
-/** Print rows as an aligned text table. */
+/** Print rows as an aligned text table (the CLI's formatter). */
 export function printTable(headers: string[], rows: Array<Array<string | number>>): void {
-  const cells = [headers, ...rows.map((r) => r.map(String))];
-  const widths = headers.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
-  for (const [i, r] of cells.entries()) {
-    process.stdout.write(r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ') + '\n');
-    if (i === 0) process.stdout.write(widths.map((w) => '-'.repeat(w)).join('  ') + '\n');
-  }
+  process.stdout.write(formatTable(headers, rows));
 }

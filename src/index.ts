@@ -22,7 +22,7 @@ export { parseQuantity, formatQuantity } from './units';
 export {
   reram, pcm, nand, ideal, deviceFromConfig, validateDeviceSpec, conductanceLevels,
   RERAM_DEFAULTS, PCM_DEFAULTS, NAND_DEFAULTS, IDEAL_DEFAULTS, PRESET_NAMES, DEVICE_KINDS, DEVICE_FIELDS,
-  validateChipSpec, parseTileShape, idealConverters, DEFAULT_TILE, DEFAULT_DAC, DEFAULT_ADC, IDEAL_DAC, IDEAL_ADC,
+  validateChipSpec, parseTileShape, DEFAULT_TILE, DEFAULT_DAC, DEFAULT_ADC, IDEAL_DAC, IDEAL_ADC,
   weightsToConductances, conductancesToWeights, quantizeConductance, quantizationBound,
   applyDac, applyAdc, adcConvert, adcHalfLsb, tileGrid, layerCost,
   programLayer, analogMvm, emptyMvmStats, signalMvm,

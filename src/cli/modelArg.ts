@@ -11,6 +11,7 @@ import { loadOnnxFile } from '../compiler/frontends/onnx';
 import { loadZooModel } from '../models/zoo';
 import { PRESET_NAMES } from '../crossbar/presets';
 import type { RawChipConfig } from '../compiler/chipPlan';
+import { IDEAL_CHIP } from '../compiler/compile';
 import { readJsonFile } from './jsonFile';
 
 /** Load `--model` into an IR graph. */
@@ -33,7 +34,7 @@ export async function loadModelArg(arg: unknown): Promise<Graph> {
 export function chipFromDeviceArg(arg: unknown, tile?: string): RawChipConfig {
   let chip: RawChipConfig;
   if (typeof arg === 'string' && (PRESET_NAMES as readonly string[]).includes(arg)) {
-    chip = arg === 'ideal' ? { device: 'ideal', dac: { bits: null }, adc: { bits: null } } : { device: arg };
+    chip = arg === 'ideal' ? { ...IDEAL_CHIP } : { device: arg };
   } else if (typeof arg === 'string' && arg.endsWith('.json')) {
     const parsed = readJsonFile(arg, 'device/chip');
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

@@ -148,10 +148,7 @@ export function im2col(
   const [sh, sw] = strides;
   const [dh, dw] = dilations;
   const [pt, pb, pl, pr] = padding;
-  const hp = h + pt + pb;
-  const wp = w + pl + pr;
-  const outH = Math.floor((hp - ((kh - 1) * dh + 1)) / sh) + 1;
-  const outW = Math.floor((wp - ((kw - 1) * dw + 1)) / sw) + 1;
+  const [outH, outW] = convOutputSize(h, w, window, strides, dilations, padding);
   const rows = n * outH * outW;
   if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt + pb + pl + pr === 0) {
     return { patches: tf.reshape(x, [rows, c]), outH, outW };

@@ -165,8 +165,3 @@ export function validateChipSpec(raw: unknown, prefix = 'chip'): ChipSpec {
   }
   return Object.freeze({ device, tile, dac, adc, mapping, readTimeSeconds, driftCompensation });
 }
-
-/** A chip with ideal converters and the given device: the exact reference when the device is `ideal`. */
-export function idealConverters(spec: ChipSpec): ChipSpec {
-  return { ...spec, dac: IDEAL_DAC, adc: IDEAL_ADC };
-}

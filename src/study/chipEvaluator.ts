@@ -15,7 +15,7 @@ import * as path from 'path';
 import { initBackend, backendName, tf } from '../backend';
 import { ConfigError } from '../errors';
 import type { Rng } from '../rng';
-import { compile, type CompiledModel } from '../compiler/compile';
+import { compile, IDEAL_CHIP, type CompiledModel } from '../compiler/compile';
 import type { ProgrammedChip } from '../compiler/programmedChip';
 import type { Graph } from '../compiler/ir/graph';
 import { loadOnnxFile } from '../compiler/frontends/onnx';
@@ -69,7 +69,7 @@ function mnistDir(dataDir: string | undefined): string {
 function chipFor(device: string): Record<string, unknown> {
   // The exact reference and the signal-level mode use the ideal device with ideal
   // converters; the signal mode's costs are those of that (ReRAM-timed) chip.
-  if (device === 'ideal' || device === SIGNAL_DEVICE) return { device: 'ideal', dac: { bits: null }, adc: { bits: null } };
+  if (device === 'ideal' || device === SIGNAL_DEVICE) return { ...IDEAL_CHIP };
   if (!(PRESET_NAMES as readonly string[]).includes(device)) {
     throw new ConfigError('device', device, `a preset (${PRESET_NAMES.join(', ')}) or "${SIGNAL_DEVICE}"`);
   }

@@ -6,7 +6,7 @@ import type { CompileReport } from '../../compiler/report';
 import { formatQuantity } from '../../units';
 import { chipFromDeviceArg, loadModelArg } from '../modelArg';
 import { parseIntegerOption } from '../options';
-import { printTable } from '../table';
+import { formatTable } from '../table';
 
 export function formatReport(r: CompileReport): string {
   const rows = r.layers.map((l) => [
@@ -28,7 +28,7 @@ export function formatReport(r: CompileReport): string {
     formatQuantity(t.latencyNs, 'ns'), formatQuantity(t.energyPerInferencePicojoules, 'pJ'), '', '',
   ]);
   return (
-    printTable(['layer', 'op', 'device', 'matrix', 'MVMs/inf', 'tiles', 'util', 'stage time', 'energy/inf', 'σ_eff', 'SNR dB'], rows) +
+    formatTable(['layer', 'op', 'device', 'matrix', 'MVMs/inf', 'tiles', 'util', 'stage time', 'energy/inf', 'σ_eff', 'SNR dB'], rows) +
     `cells ${t.cells}, area ${formatQuantity(t.areaSquareMicrometers * 1e-12, 'm^2')}, slowest stage ${formatQuantity(t.maxStageTimeNs, 'ns')}, ` +
     `batch norms folded ${t.foldedBatchNorms}${t.replicas > 1 ? `, ${t.replicas} copies (tiles, cells and area count all)` : ''}\n`
   );

@@ -5,6 +5,7 @@ import { embeddedMnistDir } from '../../data';
 import { runCrossbarDemo } from '../../study/crossbarDemo';
 import { formatQuantity } from '../../units';
 import { parseIntegerOption, parseListOption } from '../options';
+import { formatTable } from '../table';
 import { ConfigError } from '../../errors';
 
 export function registerDemo(program: Command): void {
@@ -55,10 +56,7 @@ export function registerDemo(program: Command): void {
         r.tiles === null ? '' : String(r.tiles),
       ]);
       const headers = ['setting', 'accuracy', 'σ_eff (layer 1)', 'latency', 'energy/inference', 'tiles'];
-      const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-      const line = (cells: string[]) => cells.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  ');
-      out.write(line(headers) + '\n' + widths.map((w) => '-'.repeat(w)).join('  ') + '\n');
-      for (const r of rows) out.write(line(r) + '\n');
+      out.write(formatTable(headers, rows));
       out.write('\nσ_eff: measured std of the first layer\'s output error relative to its rms output, one draw.\n');
     });
 }
