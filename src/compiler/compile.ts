@@ -11,12 +11,12 @@ import type { ChipSpec } from '../crossbar/chipSpec';
 import { programLayer, analogMvm, type MvmStats, type ProgrammedLayer } from '../crossbar/programmedLayer';
 import type { SignalNoise } from '../crossbar/noise/signalNoise';
 import { applySignalNoise } from '../crossbar/noise/signalNoise';
-import type { AnalogNode, Graph, NodeOf } from './ir/graph';
+import type { AnalogNode, Graph } from './ir/graph';
 import { isAnalog } from './ir/graph';
 import { mvmMatrix } from './ir/mvmMatrix';
 import { verifyGraph } from './ir/verify';
 import { fromTfjsLayersModel } from './frontends/tfjsLayers';
-import { GraphExecutor, NOISE_OFF, type MvmHook, type NoiseHook, type ExecutorInputs } from './executor';
+import { GraphExecutor, NOISE_OFF, signalNoiseHook, type MvmHook, type ExecutorInputs } from './executor';
 import { foldBatchNorm } from './passes/foldBatchNorm';
 import { planChip, type ChipPlan, type LayerOverrides, type RawChipConfig } from './chipPlan';
 import { ProgrammedChip } from './programmedChip';
@@ -169,16 +169,10 @@ export class CompiledModel {
     const noisyMvm = (node: AnalogNode) => !this.hasNoiseNodes || (node.op === 'lstm' && node.attrs.gateNoise !== undefined);
     const mvm: MvmHook = (node, input, site) => {
       const y = tf.matMul(input, site.matrix) as tf.Tensor2D;
-      if (noise.sigma === 0 || !noisyMvm(node)) return y;
-      const data = y.dataSync().slice() as Float32Array;
-      applySignalNoise(data, noise, rng.fold(node.name).fold(site.group).fold(site.step).fold(site.chunk));
-      return tf.tensor2d(data, y.shape);
+      if (!noisyMvm(node)) return y;
+      return applySignalNoise(y, noise, rng.fold(node.name).fold(site.group).fold(site.step).fold(site.chunk));
     };
-    const hook: NoiseHook = (node: NodeOf<'noise'>, y: tf.Tensor) => {
-      const data = y.dataSync().slice() as Float32Array;
-      applySignalNoise(data, noise, rng.fold(node.name));
-      return tf.tensor(data, y.shape);
-    };
+    const hook = signalNoiseHook(rng, noise);
     // Without a hook the executor keeps its fused convolutions: attach it only when an MVM is noisy.
     const anyNoisyMvm = this.signalGraph.nodes.some((n) => isAnalog(n) && noisyMvm(n));
     return this.signalExecutor.run(x, { ...(anyNoisyMvm ? { mvm } : {}), noise: this.hasNoiseNodes ? hook : NOISE_OFF });

@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ShapeError } from '../errors';
 import type { Rng } from '../rng';
+import { applySignalNoise, type SignalNoise } from '../crossbar/noise/signalNoise';
 import type { AnalogNode, Graph, Node, NodeOf } from './ir/graph';
 import { isAnalog } from './ir/graph';
 import { mvmGroupCount, mvmMatrix } from './ir/mvmMatrix';
@@ -73,15 +74,11 @@ export const NOISE_OFF: NoiseHook = (_node, y) => y;
  * The paper's signal-level noise (Eq. 2 and 3) drawn from `rng.fold(node.name)`:
  * multiplicative `y ⊙ (1 + σε)` or additive `y + σε`, ε ~ N(0,1) per element. The
  * draw depends only on `rng` and the node's name, so pass a fresh stream per run
- * (e.g. `root.fold('run').fold(i)`) to get independent noise across runs.
+ * (e.g. `root.fold('run').fold(i)`) to get independent noise across runs. With `override`,
+ * every noise node takes that kind and σ instead of its own (the signal-level mode).
  */
-export function signalNoiseHook(rng: Rng): NoiseHook {
-  return (node, y) => {
-    const eps = new Float32Array(y.size);
-    rng.fold(node.name).fillNormal(eps, 0, node.attrs.sigma);
-    const e = tf.tensor(eps, y.shape);
-    return node.attrs.kind === 'multiplicative' ? tf.add(y, tf.mul(y, e)) : tf.add(y, e);
-  };
+export function signalNoiseHook(rng: Rng, override?: SignalNoise): NoiseHook {
+  return (node, y) => applySignalNoise(y, override ?? node.attrs, rng.fold(node.name));
 }
 
 /** Per-node constant tensors, created once per executor. */

@@ -3,6 +3,7 @@
  * additive y' = y + σ·ε, multiplicative y' = y ⊙ (1 + σ·ε), ε ~ N(0, 1) per output
  * element per run. For multiplicative noise SNR = 1/σ² (σ = 0.4 → 7.96 dB).
  */
+import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../errors';
 import type { Rng } from '../../rng';
 
@@ -31,17 +32,19 @@ export function validateSignalNoise(raw: unknown, field = 'noise'): SignalNoise 
   return { kind, sigma };
 }
 
-/** Apply signal-level noise to y in place. */
-export function applySignalNoise(y: Float32Array, noise: SignalNoise, rng: Rng): void {
-  if (noise.sigma === 0) return;
-  const e = new Float32Array(y.length);
-  rng.fillNormal(e);
-  const s = noise.sigma;
-  if (noise.kind === 'multiplicative') {
-    for (let i = 0; i < y.length; i++) y[i] *= 1 + s * e[i];
-  } else {
-    for (let i = 0; i < y.length; i++) y[i] += s * e[i];
-  }
+/**
+ * `y` with fresh signal-level noise from `rng` (one draw per element). The one
+ * implementation of Eq. 2/3: signal-level MVMs, the compiler's noise points and
+ * the executor's noise nodes all call it. Returns `y` itself at σ = 0.
+ */
+export function applySignalNoise<T extends tf.Tensor>(y: T, noise: SignalNoise, rng: Rng): T {
+  if (noise.sigma === 0) return y;
+  const eps = new Float32Array(y.size);
+  rng.fillNormal(eps, 0, noise.sigma);
+  return tf.tidy(() => {
+    const e = tf.tensor(eps, y.shape);
+    return (noise.kind === 'multiplicative' ? tf.add(y, tf.mul(y, e)) : tf.add(y, e)) as T;
+  });
 }
 
 /** SNR in dB of multiplicative noise with std σ: 10·log10(1/σ²). */
