@@ -15,6 +15,7 @@ import { DEFAULT_STUDY_LIMIT, defaultStudyConfigs, defaultStudyModels } from '..
 import { embeddedMnistDir } from '../../data';
 import { parseIntegerOption } from '../options';
 import { progressBar, showsProgress } from '../progressBar';
+import { formatOutputPaths } from './study';
 
 export function registerStart(program: Command): void {
   program
@@ -71,8 +72,7 @@ export function registerStart(program: Command): void {
           `${records.length} points in ${((performance.now() - started) / 1000).toFixed(1)} s\n\n`,
       );
       out.write(summaryMarkdown(records));
-      out.write(`\nresults: ${files.chips}\n         ${files.signal}\nreport:  ${outputs.summaryPath}\ntable:   ${outputs.csvPath}\n`);
-      outputs.plots.forEach((p, i) => out.write(`${i === 0 ? 'plots:   ' : '         '}${p.path}\n`));
+      out.write(`\nresults: ${files.chips}\n         ${files.signal}\n${formatOutputPaths(outputs)}`);
       for (const w of outputs.warnings) process.stderr.write(`ohmic: plot warning: ${w}\n`);
     });
 }

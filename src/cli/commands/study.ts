@@ -257,9 +257,15 @@ function printStudy(
   out.write(summaryMarkdown(result.records));
   out.write('\n');
   out.write(`results: ${run.resultsPath}\n`);
-  out.write(`report:  ${result.outputs.summaryPath}\n`);
-  out.write(`table:   ${result.outputs.csvPath}\n`);
-  result.outputs.plots.forEach((p, i) => out.write(`${i === 0 ? 'plots:   ' : '         '}${p.path}\n`));
+  out.write(formatOutputPaths(result.outputs));
+}
+
+/** Where a study's report, table and plots were written, one per line. */
+export function formatOutputPaths(outputs: StudyOutputs): string {
+  return (
+    `report:  ${outputs.summaryPath}\ntable:   ${outputs.csvPath}\n` +
+    outputs.plots.map((p, i) => `${i === 0 ? 'plots:   ' : '         '}${p.path}\n`).join('')
+  );
 }
 
 /** Runs the study the flags describe; prints the table and where the report and plots are. */
