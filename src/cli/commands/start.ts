@@ -28,7 +28,7 @@ export function registerStart(program: Command): void {
     .option('--full', 'evaluate all 10,000 test digits')
     .option('--out <dir>', 'output folder', path.join('results', 'default-study'))
     .option('--workers <n>', "worker threads, or 'auto' for one per core", 'auto')
-    .option('--resume', 'continue an interrupted run in --out')
+    .option('--resume', 'continue an interrupted run in --out (without it, earlier results there are replaced)')
     .action(async (opts: { limit?: string; full?: boolean; out: string; workers: string; resume?: boolean }) => {
       if (opts.full && opts.limit !== undefined) throw new ConfigError('--full', true, 'either --full or --limit, not both');
       const limit = opts.full ? null : opts.limit === undefined ? DEFAULT_STUDY_LIMIT : parseIntegerOption('--limit', opts.limit, 1);
@@ -42,9 +42,9 @@ export function registerStart(program: Command): void {
       const outDir = path.resolve(opts.out);
       fs.mkdirSync(outDir, { recursive: true });
       const files = { chips: path.join(outDir, 'chips.jsonl'), signal: path.join(outDir, 'signal.jsonl') };
-      if (!opts.resume && (fs.existsSync(files.chips) || fs.existsSync(files.signal))) {
-        throw new ConfigError('--out', opts.out, 'a folder without earlier results (pass --resume to continue them)');
-      }
+      // The default job is deterministic: a new run replaces its earlier results
+      // (so `npm start` works twice); --resume continues an interrupted one instead.
+      if (!opts.resume) for (const f of Object.values(files)) fs.rmSync(f, { force: true });
       await initBackend();
       const started = performance.now();
       const total = expandGrid(chips).length + expandGrid(signal).length;
