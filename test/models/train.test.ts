@@ -148,6 +148,23 @@ describe('trainModel', () => {
     // Chance is 10 %; 16 Adam steps on 256 digits already generalise well above it.
     expect(after).toBeGreaterThan(Math.max(0.4, before + 0.25));
   });
+
+  (haveMnist ? it : it.skip)('trains additive CNN-6 with fixed batch norm: γ = 1, β = 0 stay, moving statistics move', async () => {
+    const m = loadMnist(MNIST_DIR, 'train', { limit: 256 });
+    const data: Dataset = { x: m.images, y: m.labels, count: m.count, shape: m.shape };
+    const model = buildModel('cnn6', { noise: 'additive', sigma: 0.4, seed: 1 });
+    const bn = model.getLayer('conv1_bn');
+    const [gamma, beta, movingMean] = bn.getWeights().map((w) => Array.from(w.dataSync()));
+    expect(new Set(gamma)).toEqual(new Set([1]));
+    expect(new Set(beta)).toEqual(new Set([0]));
+    const result = await trainModel(model, data, { optimizer: 'adam', epochs: 2, seed: 1 });
+    const losses = result.history.map((r) => r.trainLoss);
+    expect(losses[0]).toBeGreaterThan(losses[1] + 0.3);
+    const [gammaAfter, betaAfter, meanAfter] = bn.getWeights().map((w) => Array.from(w.dataSync()));
+    expect(gammaAfter).toEqual(gamma);
+    expect(betaAfter).toEqual(beta);
+    expect(Math.max(...meanAfter.map((v, i) => Math.abs(v - movingMean[i])))).toBeGreaterThan(1e-3);
+  });
 });
 
 if (!haveMnist) {

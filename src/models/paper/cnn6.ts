@@ -17,10 +17,10 @@
  * Parameters (`model.countParams()`), see `CNN6_PARAMETERS`:
  * - weights: 288 + 9,216 + 18,432 + 36,864 + 204,800 + 2,010 (with bias) = 271,610;
  * - batch norm over 32+32+64+64+200 = 392 channels: γ, β trainable (784) for
- *   multiplicative noise, absent for additive noise (fixed BN); moving mean and
- *   variance (784) are non-trainable in both.
+ *   multiplicative noise, frozen at γ = 1, β = 0 for additive noise (fixed BN);
+ *   moving mean and variance (784) are non-trainable in both.
  *
- * Multiplicative: 272,394 trainable, 273,178 in all. Additive: 271,610 trainable, 272,394 in all.
+ * Multiplicative: 272,394 trainable, 273,178 in all. Additive: 271,610 trainable, 273,178 in all.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LayerKit, PaperModelOptions, validatePaperModelOptions } from './modelOptions';
@@ -28,7 +28,7 @@ import { LayerKit, PaperModelOptions, validatePaperModelOptions } from './modelO
 /** Trainable and total parameter counts of CNN-6, per noise kind. */
 export const CNN6_PARAMETERS = {
   multiplicative: { trainable: 272_394, total: 273_178 },
-  additive: { trainable: 271_610, total: 272_394 },
+  additive: { trainable: 271_610, total: 273_178 },
 } as const;
 
 /** Input shape of one MNIST image, NHWC without the batch. */

@@ -18,7 +18,8 @@
  * trainable (the "about 1.0 M" of the paper and of Huang et al.) and 1,037,818 in
  * all with the BN moving statistics of its 9,048 BN channels; depth 100 has
  * 6,979,642 trainable (Huang et al.: 7.0 M), 7,096,858 in all. For additive noise
- * BN is fixed (no γ, β), as for CNN-6: 1,001,626 / 6,862,426 trainable.
+ * BN is fixed (γ = 1, β = 0 frozen), as for CNN-6: 1,001,626 / 6,862,426 trainable,
+ * the same totals.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../errors';
@@ -32,11 +33,11 @@ export const DENSENET_GROWTH_RATE = 12;
 export const DENSENET_PARAMETERS = {
   40: {
     multiplicative: { trainable: 1_019_722, total: 1_037_818 },
-    additive: { trainable: 1_001_626, total: 1_019_722 },
+    additive: { trainable: 1_001_626, total: 1_037_818 },
   },
   100: {
     multiplicative: { trainable: 6_979_642, total: 7_096_858 },
-    additive: { trainable: 6_862_426, total: 6_979_642 },
+    additive: { trainable: 6_862_426, total: 7_096_858 },
   },
 } as const;
 

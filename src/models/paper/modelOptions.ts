@@ -82,12 +82,15 @@ export class LayerKit {
 
   /**
    * Batch norm as the paper uses it: trainable γ, β for multiplicative noise; for
-   * additive noise "fixed parameters" — no γ, β (center/scale off), so every BN
-   * output has zero mean and unit variance and the additive σ is relative to a
-   * known signal power (paper §2, §3.1). Moving statistics are still estimated.
+   * additive noise "fixed parameters": γ = 1 and β = 0 are kept but frozen (the
+   * layer is not trainable), so every BN output has zero mean and unit variance
+   * and the additive σ is relative to a known signal power (paper §2, §3.1).
+   * Moving statistics are still estimated in training mode. Frozen γ, β rather
+   * than `center/scale: false` because tfjs-layers 4.22 reads `gamma` in its
+   * training branch unconditionally and fails without it.
    */
   batchNorm(label: string): tf.layers.Layer {
     const fixed = this.options.noise === 'additive';
-    return tf.layers.batchNormalization({ name: `${label}_bn`, center: !fixed, scale: !fixed });
+    return tf.layers.batchNormalization({ name: `${label}_bn`, trainable: !fixed });
   }
 }
