@@ -93,3 +93,37 @@ describe('FusedBatchNorm gradient without tile', () => {
     expect(Math.abs(s)).toBeLessThan(1e-3);
   });
 });
+
+describe('BatchMatMul on wasm with transpose flags (explicit transposes)', () => {
+  const cases: Array<[string, number[], number[], boolean, boolean]> = [
+    ['Aᵀ·B (a weight gradient)', [32, 128], [32, 512], true, false],
+    ['A·Bᵀ (an input gradient)', [32, 512], [128, 512], false, true],
+    ['Aᵀ·Bᵀ', [7, 5], [3, 7], true, true],
+    ['batched Aᵀ·B', [3, 6, 4], [3, 6, 5], true, false],
+    ['no flags (passes through)', [4, 6], [6, 3], false, false],
+  ];
+  it.each(cases)('%s equals the cpu backend within 1e-5', async (_label, aShape, bShape, transposeA, transposeB) => {
+    const aValues = randn(aShape.reduce((p, q) => p * q, 1), 1);
+    const bValues = randn(bShape.reduce((p, q) => p * q, 1), 2);
+    const [wasm, cpu] = await onBothBackends(() =>
+      tf.tidy(() => [tf.matMul(tf.tensor(aValues, aShape), tf.tensor(bValues, bShape), transposeA, transposeB).dataSync() as Float32Array]),
+    );
+    expect(wasm[0].length).toBe(cpu[0].length);
+    expect(maxRelErr(wasm[0], cpu[0])).toBeLessThan(1e-5);
+  });
+
+  it('gives the matMul gradients of the cpu backend and leaks no tensors', async () => {
+    const aValues = randn(32 * 130, 3);
+    const bValues = randn(130 * 512, 4);
+    const grads = () =>
+      tf.tidy(() => {
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.matMul(a, b))));
+        return g([tf.tensor2d(aValues, [32, 130]), tf.tensor2d(bValues, [130, 512])]).map((t) => t.dataSync() as Float32Array);
+      });
+    const before = tf.memory().numTensors;
+    const [wasm, cpu] = await onBothBackends(grads);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(maxRelErr(wasm[0], cpu[0])).toBeLessThan(1e-5);
+    expect(maxRelErr(wasm[1], cpu[1])).toBeLessThan(1e-5);
+  });
+});

@@ -8,6 +8,14 @@
  * - T = 100 time steps. The stroke sequences have 13–117 lines (mean 40); 100
  *   keeps all but the longest few whole (the paper mentions truncation, so its T
  *   was below the maximum) while bounding the unrolled graph.
+ * - Zero padding goes before the sequence (`LSTM_PAD_AT = 'start'`), so the
+ *   last pen point is the last step and the classifier reads the hidden state
+ *   right after it. With padding after the sequence (mean length 40, so ~60
+ *   zero steps) the same LSTM stayed at chance: on the first 4,096 training
+ *   sequences, one epoch of Adam (lr 1e-3, batch 32) ended at loss 2.303 and
+ *   10.3 % test accuracy with end padding against 2.101 and 17.0 % with start
+ *   padding. The paper pads too; where its copy lost the detail, this is the
+ *   choice that trains.
  * - 128 hidden units: enough capacity for ≥ 94 % on this data, and small enough
  *   (67,072 LSTM weights) to train the six σ_train models of Table 6 on two cores.
  * - Gate order i, f, c̃, o and weight layout as Keras' LSTM (kernel [2, 4h],
@@ -27,6 +35,8 @@ import { NoiseKind } from '../noiseLayers';
 import { LayerKit, PaperModelOptions, validatePaperModelOptions } from './modelOptions';
 
 export const LSTM_TIME_STEPS = 100;
+/** Where the stroke loader puts the zero padding for the LSTM (see the module notes). */
+export const LSTM_PAD_AT = 'start' as const;
 export const LSTM_INPUT_SIZE = 2;
 export const LSTM_HIDDEN_UNITS = 128;
 export const LSTM_PARAMETERS = { trainable: 68_362, total: 68_362 } as const;

@@ -15,7 +15,7 @@ import * as path from 'path';
 import { ConfigError, DataError } from '../../errors';
 import { loadMnist, loadStrokes, readCifarBinary } from '../../data';
 import type { PaperModelName } from '../paper/buildModel';
-import { LSTM_TIME_STEPS } from '../paper/lstm';
+import { LSTM_PAD_AT, LSTM_TIME_STEPS } from '../paper/lstm';
 import type { Dataset } from './train';
 
 export interface TrainingData {
@@ -65,7 +65,7 @@ export async function loadTrainingData(model: PaperModelName, dataDir: string, l
         path.join(dataDir, 'mnist-stroke', 'sequences.tar.gz'),
       ].filter((p) => p.endsWith('.tar.gz')));
       const read = (split: 'train' | 'test', o: { limit?: number }) =>
-        loadStrokes(tar, split, { maxLength: LSTM_TIME_STEPS, truncate: true, ...o });
+        loadStrokes(tar, split, { maxLength: LSTM_TIME_STEPS, truncate: true, padAt: LSTM_PAD_AT, ...o });
       const train = await read('train', opts);
       const test = await read('test', {});
       const asSet = (s: typeof train): Dataset => ({ x: s.sequences, y: s.labels, count: s.count, shape: [s.count, s.maxLength, 2] });
