@@ -124,6 +124,7 @@ export function registerTrain(program: Command): void {
         process.stderr.write('\nohmic: interrupted, writing a checkpoint…\n');
       };
       process.once('SIGINT', onSigint);
+      process.once('SIGTERM', onSigint);
       const result = await trainModel(model, data.train, {
         optimizer: flags.optimizer,
         learningRate: parseNumber('--lr', flags.lr, false),
@@ -139,6 +140,7 @@ export function registerTrain(program: Command): void {
         shouldStop: () => stop,
       });
       process.removeListener('SIGINT', onSigint);
+      process.removeListener('SIGTERM', onSigint);
       if (result.resumedFromStep !== undefined) process.stderr.write(`resumed from step ${result.resumedFromStep}\n`);
       if (!result.completed) {
         process.stdout.write(`stopped at step ${result.step}; run the same command again to resume from ${checkpointDir}\n`);
