@@ -91,6 +91,18 @@ describe('trainModel', () => {
     expect(lines.map((l) => JSON.parse(l).epoch)).toEqual([1, 2]);
   });
 
+  it('lets a signal handler stop it: the loop yields to the event loop between batches', async () => {
+    const data = syntheticData(96);
+    let stop = false;
+    // A timer stands in for process.on('SIGTERM'): both run only when the loop yields.
+    setImmediate(() => (stop = true));
+    const result = await trainModel(tinyModel(1), data, {
+      optimizer: 'adam', epochs: 3, batchSize: 16, seed: 7, numClasses: 3, shouldStop: () => stop,
+    });
+    expect(result.completed).toBe(false);
+    expect(result.step).toBeLessThanOrEqual(2);
+  });
+
   it('also resumes exactly with momentum SGD, checkpointing every N batches and keeping the newest', async () => {
     const data = syntheticData(64);
     const opts = { optimizer: 'momentum' as const, learningRate: 0.05, epochs: 2, batchSize: 16, seed: 3, numClasses: 3 };

@@ -361,6 +361,9 @@ export async function trainModel(model: tf.LayersModel, data: Dataset, options: 
           loss,
           examplesPerSecond: seconds > 0 ? (epochExamples - epochStartExamples) / seconds : 0,
         });
+        // Yield to the event loop once per batch: the loop is otherwise synchronous,
+        // so a SIGINT/SIGTERM handler (the CLI's shouldStop) would never run.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const stop = options.shouldStop?.() === true;
         if (batch < batchesPerEpoch && (stop || (o.checkpointEveryBatches > 0 && step % o.checkpointEveryBatches === 0))) {
           await saveCheckpoint();
