@@ -7,7 +7,7 @@ import { ConfigError, DataError, ShapeError } from '../../src/errors';
 import { MultiplicativeGaussianNoise } from '../../src/models/noiseLayers';
 import { buildModel } from '../../src/models/paper/buildModel';
 import { latestCheckpoint, listCheckpoints, readCheckpoint } from '../../src/models/training/checkpoint';
-import { Dataset, epochOrder, evaluateAccuracy, trainModel } from '../../src/models/training/train';
+import { Dataset, epochOrder, evaluateAccuracy, trainModel, translateWasmAbort } from '../../src/models/training/train';
 import { Rng } from '../../src/rng';
 
 jest.setTimeout(120_000);
@@ -183,3 +183,14 @@ if (!haveMnist) {
   // eslint-disable-next-line no-console
   console.warn(`train.test: ${MNIST_DIR} not found, the real-MNIST training test is skipped`);
 }
+
+describe('translateWasmAbort', () => {
+  it('turns the wasm backend abort into a ConfigError on the batch size and passes other errors through', () => {
+    const abort = new WebAssembly.RuntimeError('Aborted(). Build with -sASSERTIONS for more info.');
+    const translated = translateWasmAbort(abort, 32);
+    expect(translated).toBeInstanceOf(ConfigError);
+    expect((translated as ConfigError).message).toMatch(/batchSize = 32: expected a batch .* fit the wasm heap/);
+    const other = new Error('something else');
+    expect(translateWasmAbort(other, 32)).toBe(other);
+  });
+});
