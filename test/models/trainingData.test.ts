@@ -20,6 +20,21 @@ describeWithShared('training data per paper model', () => {
     expect(d.train.x.length).toBe(500 * LSTM_TIME_STEPS * 2);
     expect(d.test.count).toBe(10000);
     expect(d.trainDescription).toMatch(/^mnist-stroke train \(500 sequences, \d+ cut to 100 steps\)/);
+    // Padding goes first: the first non-zero step is the absolute first pen point,
+    // both coordinates in (0, 1] after division by 28, and no short sequence starts at step 0.
+    const T = LSTM_TIME_STEPS;
+    let padded = 0;
+    for (let i = 0; i < 500; i++) {
+      const seq = d.train.x.subarray(i * T * 2, (i + 1) * T * 2);
+      let k = 0;
+      while (k < T && seq[2 * k] === 0 && seq[2 * k + 1] === 0) k++;
+      expect(k).toBeLessThan(T);
+      expect(seq[2 * k]).toBeGreaterThan(0);
+      expect(seq[2 * k]).toBeLessThanOrEqual(1);
+      expect(seq[2 * k + 1]).toBeGreaterThan(0);
+      if (k > 0) padded++;
+    }
+    expect(padded).toBeGreaterThan(400); // most digits are far shorter than 100 lines
   });
 
   it('the CIFAR-10 sample split 3,500 / 500 held out, with limits checked', async () => {
