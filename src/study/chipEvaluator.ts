@@ -25,7 +25,9 @@ import { schedule, type ScheduleMode } from '../compiler/scheduler';
 import { loadZooModel } from '../models/zoo';
 import { voteDecision, voteSeeds, type VotingSemantics } from '../models/voting';
 import { PRESET_NAMES } from '../crossbar/presets';
-import { loadMnist, embeddedMnistDir } from '../data';
+import { loadMnist, loadStrokes, embeddedMnistDir, defaultDataDir } from '../data';
+import { sharedDatasetPaths } from '../data/paths';
+import { LSTM_PAD_AT, LSTM_TIME_STEPS } from '../models/paper/lstm';
 import type { StudyPoint } from './grid';
 import { replicateRng } from './grid';
 import type { PointEvaluator } from './evaluator';
@@ -38,9 +40,15 @@ export const EVAL_BATCH = 250;
 export const SIGNAL_DEVICE = 'signal';
 
 export interface ChipEvaluatorOptions {
-  /** Dataset folder (`…/datasets` or the `mnist` folder itself); default: the embedded MNIST test files. */
+  /**
+   * Dataset folder (`…/datasets`, or for MNIST the `mnist` folder itself). Default:
+   * the embedded MNIST test files for `mnist`, `../shared/datasets` for `mnist-strokes`.
+   */
   readonly dataDir?: string;
 }
+
+/** Datasets the chip evaluator reads: MNIST test digits, or the stroke test sequences (the LSTM's input). */
+export const CHIP_DATASETS = ['mnist', 'mnist-strokes'] as const;
 
 interface TestSet {
   readonly x: tf.Tensor;
@@ -64,6 +72,23 @@ async function loadGraph(model: string): Promise<Graph> {
 function mnistDir(dataDir: string | undefined): string {
   if (dataDir === undefined) return embeddedMnistDir();
   return fs.existsSync(path.join(dataDir, 't10k-labels-idx1-ubyte.gz')) ? dataDir : path.join(dataDir, 'mnist');
+}
+
+function strokesArchive(dataDir: string | undefined): string {
+  if (dataDir !== undefined && dataDir.endsWith('.tar.gz')) return dataDir;
+  if (dataDir !== undefined && fs.existsSync(path.join(dataDir, 'sequences.tar.gz'))) return path.join(dataDir, 'sequences.tar.gz');
+  return sharedDatasetPaths(defaultDataDir(dataDir)).strokesTarGz;
+}
+
+/** The test set of a point: MNIST digits [n, 28, 28, 1] or stroke sequences [n, T, 2] as the zoo LSTM reads them. */
+async function loadTestSet(dataset: StudyPoint['dataset'], dataDir: string | undefined): Promise<TestSet> {
+  const limit = dataset.limit === null ? {} : { limit: dataset.limit };
+  if (dataset.name === 'mnist-strokes') {
+    const s = await loadStrokes(strokesArchive(dataDir), 'test', { maxLength: LSTM_TIME_STEPS, truncate: true, padAt: LSTM_PAD_AT, ...limit });
+    return { x: tf.tensor3d(s.sequences, [s.count, LSTM_TIME_STEPS, 2]), labels: s.labels, classes: 10 };
+  }
+  const data = loadMnist(mnistDir(dataDir), 'test', limit);
+  return { x: tf.tensor4d(data.images, [data.count, 28, 28, 1]), labels: data.labels, classes: 10 };
 }
 
 function chipFor(device: string): Record<string, unknown> {
@@ -94,8 +119,8 @@ export function validateChipPoint(point: Pick<StudyPoint, 'device' | 'noise' | '
   if (isSignal !== (point.semantics === 'signal')) {
     throw new ConfigError('semantics', point.semantics, isSignal ? '"signal" for the signal-level device' : '"passes" or "replicas" for a chip');
   }
-  if (point.dataset.name !== 'mnist') {
-    throw new ConfigError('dataset.name', point.dataset.name, '"mnist" (the chip evaluator reads MNIST test digits)');
+  if (!(CHIP_DATASETS as readonly string[]).includes(point.dataset.name)) {
+    throw new ConfigError('dataset.name', point.dataset.name, '"mnist" (MNIST test digits) or "mnist-strokes" (stroke test sequences, for the LSTM)');
   }
 }
 
@@ -121,12 +146,11 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
   const tests = new Map<string, TestSet>();
   const runsCache = new Map<string, Float32Array[]>();
 
-  const testSet = (point: StudyPoint): TestSet => {
+  const testSet = async (point: StudyPoint): Promise<TestSet> => {
     const key = `${point.dataset.name}/${point.dataset.limit}`;
     let t = tests.get(key);
     if (!t) {
-      const data = loadMnist(mnistDir(options.dataDir), 'test', point.dataset.limit === null ? {} : { limit: point.dataset.limit });
-      t = { x: tf.tensor4d(data.images, [data.count, 28, 28, 1]), labels: data.labels, classes: 10 };
+      t = await loadTestSet(point.dataset, options.dataDir);
       tests.set(key, t);
     }
     return t;
@@ -151,7 +175,7 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
     validateChipPoint(point);
     const isSignal = point.device === SIGNAL_DEVICE;
     const model = await compiledFor(point);
-    const test = testSet(point);
+    const test = await testSet(point);
     const accuracyPerSeed: number[] = [];
     for (const seed of point.seeds) {
       const root = replicateRng(rng, seed);

@@ -21,7 +21,7 @@ beforeAll(async () => {
 
 function trainingModeLoss(model: tf.LayersModel, data: Dataset): number {
   return tf.tidy(() => {
-    const x = tf.tensor(data.x, data.shape);
+    const x = tf.tensor(data.x, [...data.shape]);
     const logits = model.apply(x, { training: true }) as tf.Tensor;
     return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(Array.from(data.y), 'int32'), 10), logits).dataSync()[0];
   });

@@ -186,7 +186,8 @@ if (!haveMnist) {
 
 describe('translateWasmAbort', () => {
   it('turns the wasm backend abort into a ConfigError on the batch size and passes other errors through', () => {
-    const abort = new WebAssembly.RuntimeError('Aborted(). Build with -sASSERTIONS for more info.');
+    const RuntimeError = (globalThis as unknown as { WebAssembly: { RuntimeError: new (m: string) => Error } }).WebAssembly.RuntimeError;
+    const abort = new RuntimeError('Aborted(). Build with -sASSERTIONS for more info.');
     const translated = translateWasmAbort(abort, 32);
     expect(translated).toBeInstanceOf(ConfigError);
     expect((translated as ConfigError).message).toMatch(/batchSize = 32: expected a batch .* fit the wasm heap/);

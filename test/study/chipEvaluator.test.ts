@@ -91,3 +91,18 @@ describe('chip evaluator', () => {
     expect(() => validateChipPoint(point({ dataset: { name: 'cifar10', limit: null } }))).toThrow(/dataset\.name = "cifar10"/);
   });
 });
+
+const strokesPresent = fs.existsSync(path.resolve(__dirname, '../../../shared/datasets/mnist-stroke/sequences.tar.gz'));
+
+(strokesPresent ? describe : describe.skip)('chip evaluator on stroke sequences (the zoo LSTM, needs ../shared)', () => {
+  it('runs lstm-strokes-mult-0 compiled, noiseless near its manifest accuracy and worse at σ = 1', async () => {
+    const lstm = (sigma: number) =>
+      point({ model: 'zoo:lstm-strokes-mult-0', device: 'signal', noise: 'multiplicative', sigma, semantics: 'signal', dataset: { name: 'mnist-strokes', limit: 300 } });
+    const clean = await evaluate(lstm(0), Rng.fromSeed(2));
+    const noisy = await evaluate(lstm(1), Rng.fromSeed(2));
+    expect(clean.metrics!.examples).toBe(300);
+    // Manifest: 96.06 % on all 10,000; 300 sequences give a binomial std of ~1.1 %.
+    expect(clean.accuracyPerSeed[0]).toBeGreaterThan(0.92);
+    expect(noisy.accuracyPerSeed[0]).toBeLessThan(clean.accuracyPerSeed[0] - 0.1);
+  });
+});

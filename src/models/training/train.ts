@@ -410,7 +410,8 @@ export async function trainModel(model: tf.LayersModel, data: Dataset, options: 
  * against the option that decides it rather than surface Emscripten's message.
  */
 export function translateWasmAbort(err: unknown, batchSize: number): unknown {
-  if (err instanceof WebAssembly.RuntimeError && /Aborted/.test(err.message)) {
+  // WebAssembly.RuntimeError; matched by name because this build's TS libs have no WebAssembly types.
+  if (err instanceof Error && err.name === 'RuntimeError' && /Aborted/.test(err.message)) {
     return new ConfigError(
       'batchSize',
       batchSize,
