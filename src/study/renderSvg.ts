@@ -20,8 +20,9 @@ export interface RenderedSvg {
 export async function renderSvg(spec: TopLevelSpec): Promise<RenderedSvg> {
   const [vegaLite, vega] = await Promise.all([import('vega-lite'), import('vega')]);
   const warnings: string[] = [];
+  // vega passes the handler its caller's `arguments` object, not an array.
   const logger = vega.logger(vega.Warn, undefined, (_method, level, input) => {
-    warnings.push(`${level}: ${input.map(String).join(' ')}`);
+    warnings.push(`${level}: ${Array.from(input as ArrayLike<unknown>, (v) => (v instanceof Error ? v.message : String(v))).join(' ')}`);
   });
   const compiled = vegaLite.compile(spec, { logger }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logger });

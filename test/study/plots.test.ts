@@ -220,6 +220,14 @@ describe('SVG rendering', () => {
     expect(count(svg, LINE)).toBe(8); // (2 models × 2 votes) series × 2 device panels
   });
 
+  test('a grid with many series renders, and vega\'s legend warning is collected as text (it crashed the report)', async () => {
+    // 6 models × 6 σ: the accuracy-vs-votes legend has 36 entries, more than vega draws.
+    const many = makeRecords({ models: ['m0', 'm1', 'm2', 'm3', 'm4', 'm5'], devices: ['signal'], sigmas: [0, 0.2, 0.4, 0.6, 0.8, 1], votes: [1, 20] }, () => ({}));
+    const { svg, warnings } = await renderSvg(accuracyVsVotesSpec(many)!);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(warnings).toEqual(['WARN: Symbol legend count exceeds limit, filtering items.']);
+  });
+
   test('accuracy vs votes and latency vs votes', async () => {
     const votes = await renderSvg(accuracyVsVotesSpec(records)!);
     expect(votes.svg).toContain("X-axis titled 'votes V'");
