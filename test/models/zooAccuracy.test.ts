@@ -36,6 +36,19 @@ beforeAll(async () => {
   });
 });
 
+/** `n` examples spread evenly over a test set (every k-th, k = count / n), values and labels. */
+function everyKth(values: Float32Array, allLabels: Uint8Array, n: number): { values: Float32Array; labels: Uint8Array } {
+  const stride = allLabels.length / n;
+  const per = values.length / allLabels.length;
+  const out = new Float32Array(n * per);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    out.set(values.subarray(i * stride * per, (i * stride + 1) * per), i * per);
+    labels[i] = allLabels[i * stride];
+  }
+  return { values: out, labels };
+}
+
 /**
  * Every CNN-6 in the zoo, loaded as users load it, against its own manifest: the
  * noiseless accuracy on every 5th embedded test digit (2,000 spread over the whole
@@ -51,15 +64,9 @@ describe('every CNN-6 zoo model reproduces its manifest accuracy', () => {
   let labels: Uint8Array;
   beforeAll(() => {
     const data = loadMnist(embeddedMnistDir(), 'test');
-    const stride = data.count / n;
-    const pixels = 28 * 28;
-    const images = new Float32Array(n * pixels);
-    labels = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      images.set(data.images.subarray(i * stride * pixels, (i * stride + 1) * pixels), i * pixels);
-      labels[i] = data.labels[i * stride];
-    }
-    x = tf.tensor4d(images, [n, 28, 28, 1]);
+    const subset = everyKth(data.images, data.labels, n);
+    x = tf.tensor4d(subset.values, [n, 28, 28, 1]);
+    labels = subset.labels;
   });
   afterAll(() => x.dispose());
 
@@ -95,15 +102,9 @@ describe('every LSTM zoo model reproduces its manifest accuracy', () => {
   beforeAll(async () => {
     if (!ready) return;
     const test = await loadStrokes(tar, 'test', { maxLength: LSTM_TIME_STEPS, truncate: true, padAt: LSTM_PAD_AT });
-    const stride = test.count / n;
-    const per = LSTM_TIME_STEPS * 2;
-    const sequences = new Float32Array(n * per);
-    labels = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      sequences.set(test.sequences.subarray(i * stride * per, (i * stride + 1) * per), i * per);
-      labels[i] = test.labels[i * stride];
-    }
-    x = tf.tensor3d(sequences, [n, LSTM_TIME_STEPS, 2]);
+    const subset = everyKth(test.sequences, test.labels, n);
+    x = tf.tensor3d(subset.values, [n, LSTM_TIME_STEPS, 2]);
+    labels = subset.labels;
   });
   afterAll(() => x?.dispose());
 
