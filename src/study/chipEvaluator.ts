@@ -25,9 +25,9 @@ import { schedule, type ScheduleMode } from '../compiler/scheduler';
 import { loadZooModel } from '../models/zoo';
 import { voteDecision, voteSeeds, type VotingSemantics } from '../models/voting';
 import { PRESET_NAMES } from '../crossbar/presets';
-import { loadMnist, loadStrokes, embeddedMnistDir, defaultDataDir } from '../data';
-import { sharedDatasetPaths } from '../data/paths';
-import { LSTM_PAD_AT, LSTM_TIME_STEPS } from '../models/paper/lstm';
+import { loadMnist, embeddedMnistDir, defaultDataDir } from '../data';
+import { LSTM_TIME_STEPS } from '../models/paper/lstm';
+import { loadLstmStrokes, strokesArchiveIn } from '../models/training/trainingData';
 import type { StudyPoint } from './grid';
 import { replicateRng } from './grid';
 import type { PointEvaluator } from './evaluator';
@@ -74,20 +74,13 @@ function mnistDir(dataDir: string | undefined): string {
   return fs.existsSync(path.join(dataDir, 't10k-labels-idx1-ubyte.gz')) ? dataDir : path.join(dataDir, 'mnist');
 }
 
-function strokesArchive(dataDir: string | undefined): string {
-  if (dataDir !== undefined && dataDir.endsWith('.tar.gz')) return dataDir;
-  if (dataDir !== undefined && fs.existsSync(path.join(dataDir, 'sequences.tar.gz'))) return path.join(dataDir, 'sequences.tar.gz');
-  return sharedDatasetPaths(defaultDataDir(dataDir)).strokesTarGz;
-}
-
 /** The test set of a point: MNIST digits [n, 28, 28, 1] or stroke sequences [n, T, 2] as the zoo LSTM reads them. */
 async function loadTestSet(dataset: StudyPoint['dataset'], dataDir: string | undefined): Promise<TestSet> {
-  const limit = dataset.limit === null ? {} : { limit: dataset.limit };
   if (dataset.name === 'mnist-strokes') {
-    const s = await loadStrokes(strokesArchive(dataDir), 'test', { maxLength: LSTM_TIME_STEPS, truncate: true, padAt: LSTM_PAD_AT, ...limit });
+    const s = await loadLstmStrokes(strokesArchiveIn(dataDir ?? defaultDataDir()), 'test', dataset.limit ?? undefined);
     return { x: tf.tensor3d(s.sequences, [s.count, LSTM_TIME_STEPS, 2]), labels: s.labels, classes: 10 };
   }
-  const data = loadMnist(mnistDir(dataDir), 'test', limit);
+  const data = loadMnist(mnistDir(dataDir), 'test', dataset.limit === null ? {} : { limit: dataset.limit });
   return { x: tf.tensor4d(data.images, [data.count, 28, 28, 1]), labels: data.labels, classes: 10 };
 }
 

@@ -6,9 +6,10 @@
 import * as fs from 'fs';
 import { initBackend, tf } from '../../src/backend';
 import { loadZooModel, readZooManifest } from '../../src/models/zoo';
-import { loadMnist, loadStrokes, embeddedMnistDir, defaultDataDir } from '../../src/data';
+import { loadMnist, embeddedMnistDir, defaultDataDir } from '../../src/data';
 import { sharedDatasetPaths } from '../../src/data/paths';
-import { LSTM_PAD_AT, LSTM_TIME_STEPS } from '../../src/models/paper/lstm';
+import { LSTM_TIME_STEPS } from '../../src/models/paper/lstm';
+import { loadLstmStrokes } from '../../src/models/training/trainingData';
 import { compile, IDEAL_CHIP } from '../../src/compiler';
 
 const NAME = 'cnn6-mnist-mult-0';
@@ -101,7 +102,7 @@ describe('every LSTM zoo model reproduces its manifest accuracy', () => {
   let labels: Uint8Array;
   beforeAll(async () => {
     if (!ready) return;
-    const test = await loadStrokes(tar, 'test', { maxLength: LSTM_TIME_STEPS, truncate: true, padAt: LSTM_PAD_AT });
+    const test = await loadLstmStrokes(tar, 'test');
     const subset = everyKth(test.sequences, test.labels, n);
     x = tf.tensor3d(subset.values, [n, LSTM_TIME_STEPS, 2]);
     labels = subset.labels;

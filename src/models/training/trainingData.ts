@@ -40,6 +40,19 @@ function slice(d: Dataset, start: number, count: number): Dataset {
   return { x: d.x.subarray(start * per, (start + count) * per), y: d.y.subarray(start, start + count), count, shape: [count, ...d.shape.slice(1)] };
 }
 
+/** The MNIST stroke archive: `dataDir` itself, or `sequences.tar.gz` in it or in its `mnist-stroke/` folder. */
+export function strokesArchiveIn(dataDir: string): string {
+  return firstExisting(
+    'MNIST stroke archive',
+    [dataDir, path.join(dataDir, 'sequences.tar.gz'), path.join(dataDir, 'mnist-stroke', 'sequences.tar.gz')].filter((p) => p.endsWith('.tar.gz')),
+  );
+}
+
+/** Stroke sequences as the zoo LSTM reads them: T steps, longer ones cut, zero padding first. */
+export function loadLstmStrokes(tar: string, split: 'train' | 'test', limit?: number): ReturnType<typeof loadStrokes> {
+  return loadStrokes(tar, split, { maxLength: LSTM_TIME_STEPS, truncate: true, padAt: LSTM_PAD_AT, ...(limit === undefined ? {} : { limit }) });
+}
+
 /** Load the data `model` trains on from `dataDir` (the datasets folder, or the model's own folder/file). */
 export async function loadTrainingData(model: PaperModelName, dataDir: string, limit?: number): Promise<TrainingData> {
   const opts = limit === undefined ? {} : { limit };
@@ -59,13 +72,8 @@ export async function loadTrainingData(model: PaperModelName, dataDir: string, l
       };
     }
     case 'lstm': {
-      const tar = firstExisting('MNIST stroke archive', [
-        dataDir,
-        path.join(dataDir, 'sequences.tar.gz'),
-        path.join(dataDir, 'mnist-stroke', 'sequences.tar.gz'),
-      ].filter((p) => p.endsWith('.tar.gz')));
-      const read = (split: 'train' | 'test', o: { limit?: number }) =>
-        loadStrokes(tar, split, { maxLength: LSTM_TIME_STEPS, truncate: true, padAt: LSTM_PAD_AT, ...o });
+      const tar = strokesArchiveIn(dataDir);
+      const read = (split: 'train' | 'test', o: { limit?: number }) => loadLstmStrokes(tar, split, o.limit);
       const train = await read('train', opts);
       const test = await read('test', {});
       const asSet = (s: typeof train): Dataset => ({ x: s.sequences, y: s.labels, count: s.count, shape: [s.count, s.maxLength, 2] });
