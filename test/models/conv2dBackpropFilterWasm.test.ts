@@ -3,7 +3,9 @@ import { ConfigError } from '../../src/errors';
 import { Rng } from '../../src/rng';
 import {
   Conv2DGeometry,
+  backpropFilterRoute,
   conv2dBackpropFilterIm2col,
+  conv2dBackpropFilterViaConv,
   conv3dBackpropFilterDepth1,
   im2colRows,
   registerConv2dBackpropFilterWasm,
@@ -32,7 +34,31 @@ const CASES: Case[] = [
   { name: '3x2 valid strides 2x3', x: [2, 10, 12, 3], filter: [3, 2, 3, 2], strides: [2, 3], pad: 'valid' },
   { name: '3x3 explicit pad 2', x: [1, 6, 6, 2], filter: [3, 3, 2, 2], strides: [1, 1], pad: 2 },
   { name: '1x1 (transition layer)', x: [2, 5, 5, 6], filter: [1, 1, 6, 4], strides: [1, 1], pad: 'valid' },
+  { name: '2x2 same stride 1 (uneven padding)', x: [2, 7, 6, 3], filter: [2, 2, 3, 4], strides: [1, 1], pad: 'same' },
+  { name: '3x1 same stride 1, Cout 12 (DenseNet-like)', x: [3, 8, 8, 5], filter: [3, 1, 5, 12], strides: [1, 1], pad: 'same' },
 ];
+
+type Route = typeof conv2dBackpropFilterIm2col;
+
+/** One route of the kernel called directly (not through the registry) on x and dy. */
+function viaRoute(route: Route, x: tf.Tensor4D, dy: tf.Tensor4D, c: Case): tf.Tensor {
+  const info = route({
+    inputs: { x, dy } as unknown as tf.NamedTensorInfoMap,
+    backend: tf.backend(),
+    attrs: { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter } as unknown as tf.NamedAttrMap,
+  });
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { maxErr: number; maxRef: number } {
+  let maxErr = 0;
+  let maxRef = 0;
+  for (let i = 0; i < b.length; i++) {
+    maxErr = Math.max(maxErr, Math.abs(a[i] - b[i]));
+    maxRef = Math.max(maxRef, Math.abs(b[i]));
+  }
+  return { maxErr, maxRef };
+}
 
 /** dL/dW of L = Σ conv2d(x, W) ⊙ U, through tfjs autodiff on the active backend. */
 function filterGradient(c: Case, xs: Float32Array, fs: Float32Array, ups: Float32Array): Float32Array {
@@ -63,7 +89,7 @@ function backpropFilter(
   } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
-describe('Conv2DBackpropFilter on wasm (im2col + matMul)', () => {
+describe('Conv2DBackpropFilter on wasm (forward-conv route and im2col + matMul)', () => {
   beforeAll(async () => {
     expect(await initBackend()).toBe('wasm');
     registerConv2dBackpropFilterWasm();
@@ -88,14 +114,50 @@ describe('Conv2DBackpropFilter on wasm (im2col + matMul)', () => {
     const want = filterGradient(c, xs, fs, ups);
     await tf.setBackend('wasm');
     expect(got.length).toBe(want.length);
-    let maxErr = 0;
-    let maxRef = 0;
-    for (let i = 0; i < got.length; i++) {
-      maxErr = Math.max(maxErr, Math.abs(got[i] - want[i]));
-      maxRef = Math.max(maxRef, Math.abs(want[i]));
-    }
+    const { maxErr, maxRef } = maxAbsDiff(got, want);
     expect(maxRef).toBeGreaterThan(1);
     expect(maxErr).toBeLessThan(1e-4 * maxRef);
+  });
+
+  it('takes the forward-conv route exactly for stride-1 filters larger than 1×1', () => {
+    const routes = CASES.map((c) => {
+      const xShape = c.x;
+      const info = tf.backend_util.computeConv2DInfo(xShape, c.filter, c.strides, 1, c.pad);
+      return backpropFilterRoute({
+        batch: info.batchSize, inHeight: info.inHeight, inWidth: info.inWidth, inChannels: info.inChannels,
+        outHeight: info.outHeight, outWidth: info.outWidth, outChannels: info.outChannels,
+        filterHeight: info.filterHeight, filterWidth: info.filterWidth, strideHeight: info.strideHeight,
+        strideWidth: info.strideWidth, dilationHeight: 1, dilationWidth: 1, padTop: info.padInfo.top, padLeft: info.padInfo.left,
+      });
+    });
+    expect(routes).toEqual(['conv', 'conv', 'im2col', 'im2col', 'conv', 'im2col', 'conv', 'conv']);
+  });
+
+  it.each(CASES.filter((c) => c.strides[0] === 1 && c.filter[0] * c.filter[1] > 1))(
+    'forward-conv route equals im2col: $name',
+    (c) => {
+      const xs = randn(c.x.reduce((a, b) => a * b), 11);
+      const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad).shape);
+      const dys = randn(outShape.reduce((a, b) => a * b), 12);
+      const before = tf.engine().backend.numDataIds();
+      const [viaConv, viaIm2col] = tf.tidy(() => {
+        const x = tf.tensor4d(xs, c.x);
+        const dy = tf.tensor4d(dys, outShape as [number, number, number, number]);
+        return [viaRoute(conv2dBackpropFilterViaConv, x, dy, c).dataSync(), viaRoute(conv2dBackpropFilterIm2col, x, dy, c).dataSync()];
+      });
+      expect(tf.engine().backend.numDataIds()).toBe(before);
+      const { maxErr, maxRef } = maxAbsDiff(viaConv, viaIm2col);
+      expect(maxRef).toBeGreaterThan(1);
+      expect(maxErr).toBeLessThan(1e-5 * maxRef);
+    },
+  );
+
+  it('the forward-conv route refuses a strided convolution', () => {
+    const c = CASES[2];
+    const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad).shape);
+    tf.tidy(() => {
+      expect(() => viaRoute(conv2dBackpropFilterViaConv, tf.zeros(c.x), tf.zeros(outShape) as tf.Tensor4D, c)).toThrow(/stride 1/);
+    });
   });
 
   it('chunks large batches without changing the result', () => {
@@ -104,8 +166,9 @@ describe('Conv2DBackpropFilter on wasm (im2col + matMul)', () => {
     const filter: [number, number, number, number] = [3, 3, 40, 2];
     const xs = randn(shape.reduce((a, b) => a * b), 4);
     const dys = randn(40 * 32 * 32 * 2, 5);
+    const chunkCase: Case = { name: 'chunked', x: shape, filter, strides: [1, 1], pad: 'same' };
     const got = tf.tidy(() =>
-      backpropFilter(tf.tensor4d(xs, shape), tf.tensor4d(dys, [40, 32, 32, 2]), filter, 1, 'same').dataSync(),
+      viaRoute(conv2dBackpropFilterIm2col, tf.tensor4d(xs, shape), tf.tensor4d(dys, [40, 32, 32, 2]), chunkCase).dataSync(),
     );
     // Reference: the same kernel image by image (each chunk alone is tiny), summed.
     const want = new Float64Array(got.length);
@@ -123,12 +186,7 @@ describe('Conv2DBackpropFilter on wasm (im2col + matMul)', () => {
     }
     // Float32 sums of 40,960 products in a different order: allow 1e-5 of the largest entry
     // (random-walk rounding error is ~sqrt(40960)·6e-8 ≈ 1.2e-5 relative).
-    let maxErr = 0;
-    let maxRef = 0;
-    for (let i = 0; i < got.length; i++) {
-      maxErr = Math.max(maxErr, Math.abs(got[i] - want[i]));
-      maxRef = Math.max(maxRef, Math.abs(want[i]));
-    }
+    const { maxErr, maxRef } = maxAbsDiff(got, want);
     expect(maxRef).toBeGreaterThan(100);
     expect(maxErr).toBeLessThan(5e-5 * maxRef);
   });

@@ -127,3 +127,65 @@ describe('BatchMatMul on wasm with transpose flags (explicit transposes)', () =>
     expect(maxRelErr(wasm[1], cpu[1])).toBeLessThan(1e-5);
   });
 });
+
+describe('Per-channel Sum/Mean and last-axis SplitV on wasm', () => {
+  const shape = [3, 5, 4, 7];
+  const xs = randn(3 * 5 * 4 * 7, 21).map((v) => v + 2);
+
+  it.each([
+    { axis: [0, 1, 2], keepDims: false },
+    { axis: [2, 1, 0], keepDims: true },
+    { axis: [0], keepDims: false },
+    { axis: [0, 1], keepDims: true },
+    { axis: [1, 2], keepDims: false }, // not leading: the stock kernel
+    { axis: [-1], keepDims: false },
+    { axis: [0, 1, 2, 3], keepDims: false }, // every axis: the stock kernel
+  ])('sum and mean over $axis (keepDims $keepDims) equal the cpu backend within 1e-6', async ({ axis, keepDims }) => {
+    const before = tf.engine().backend.numDataIds();
+    const [wasm, cpu] = await onBothBackends(() =>
+      tf.tidy(() => {
+        const x = tf.tensor(xs, shape);
+        const s = tf.sum(x, axis, keepDims);
+        const m = tf.mean(x, axis, keepDims);
+        return [s.dataSync() as Float32Array, m.dataSync() as Float32Array, new Float32Array(s.shape), new Float32Array(m.shape)];
+      }),
+    );
+    expect(wasm[2]).toEqual(cpu[2]);
+    expect(wasm[3]).toEqual(cpu[3]);
+    expect(maxRelErr(wasm[0], cpu[0])).toBeLessThan(1e-6);
+    expect(maxRelErr(wasm[1], cpu[1])).toBeLessThan(1e-6);
+    expect(tf.engine().backend.numDataIds()).toBe(before);
+  });
+
+  it('sums the rows exactly as a float64 loop would (per-channel BN statistics)', () => {
+    const got = tf.tidy(() => tf.sum(tf.tensor(xs, shape), [0, 1, 2]).dataSync());
+    for (let c = 0; c < 7; c++) {
+      let want = 0;
+      for (let i = c; i < xs.length; i += 7) want += xs[i];
+      expect(got[c]).toBe(Math.fround(want));
+    }
+  });
+
+  it.each([
+    { sizes: [4, 3], axis: 3 },
+    { sizes: [1, 5, 1], axis: -1 },
+    { sizes: [2, 2], axis: 2 }, // not the last axis: the stock kernel
+  ])('split $sizes along axis $axis equals the cpu backend exactly', async ({ sizes, axis }) => {
+    const [wasm, cpu] = await onBothBackends(() =>
+      tf.tidy(() => tf.split(tf.tensor(xs, shape), sizes, axis).flatMap((t) => [t.dataSync() as Float32Array, new Float32Array(t.shape)])),
+    );
+    expect(wasm).toEqual(cpu);
+  });
+
+  it('the concat gradient (a last-axis split) equals the cpu backend', async () => {
+    const [wasm, cpu] = await onBothBackends(() =>
+      tf.tidy(() => {
+        const a = tf.tensor(xs, shape);
+        const b = tf.tensor(xs.slice(0, 3 * 5 * 4 * 2), [3, 5, 4, 2]);
+        const up = tf.tensor(randn(3 * 5 * 4 * 9, 22), [3, 5, 4, 9]);
+        return tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.concat([p, q], 3), up)))([a, b]).map((g) => g.dataSync() as Float32Array);
+      }),
+    );
+    expect(wasm).toEqual(cpu);
+  });
+});

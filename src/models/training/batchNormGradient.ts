@@ -21,16 +21,17 @@ export const fusedBatchNormGradient: tf.GradConfig = {
     const reductionAxes = tf.broadcast_util.getReductionAxes(mean.shape, x.shape);
     const perChannel = mean.rank === 1;
     const reduce = (t: tf.Tensor): tf.Tensor => tf.reshape(perChannel ? tf.sum(t, reductionAxes) : t, mean.shape);
-    const xMinusMean = tf.sub(x, mean);
-    const dyTimesScale = tf.mul(g, scaleValue);
+    // Every per-channel gradient is a per-channel factor times Σ dy or Σ dy·(x − μ):
+    // two full-size reductions in all, done once here (the full-size products are
+    // freed at once; only the two per-channel sums live until the backward pass ends).
+    const [sumDy, sumDyCentred] = tf.tidy(() => [reduce(g), reduce(tf.mul(g, tf.sub(x, mean)))]);
     const rsqrtVar = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
-    const minusHalfRCube = tf.mul(tf.mul(tf.mul(rsqrtVar, rsqrtVar), rsqrtVar), tf.scalar(-0.5));
     return {
-      x: () => tf.reshape(tf.mul(tf.mul(g, rsqrtVar), scaleValue), x.shape),
-      mean: () => reduce(tf.mul(tf.mul(rsqrtVar, tf.scalar(-1)), dyTimesScale)),
-      variance: () => reduce(tf.mul(tf.mul(minusHalfRCube, xMinusMean), dyTimesScale)),
-      scale: () => reduce(tf.mul(g, tf.mul(xMinusMean, rsqrtVar))),
-      offset: () => reduce(g),
+      x: () => tf.reshape(tf.mul(g, tf.mul(rsqrtVar, scaleValue)), x.shape),
+      mean: () => tf.mul(tf.mul(tf.neg(rsqrtVar), scaleValue), sumDy),
+      variance: () => tf.mul(tf.mul(tf.mul(tf.pow(rsqrtVar, tf.scalar(3)), tf.scalar(-0.5)), scaleValue), sumDyCentred),
+      scale: () => tf.mul(rsqrtVar, sumDyCentred),
+      offset: () => tf.clone(sumDy),
     };
   },
 };
