@@ -27,7 +27,7 @@ import { voteDecision, voteSeeds, type VotingSemantics } from '../models/voting'
 import { PRESET_NAMES } from '../crossbar/presets';
 import { loadMnist, embeddedMnistDir, defaultDataDir } from '../data';
 import { LSTM_TIME_STEPS } from '../models/paper/lstm';
-import { loadLstmStrokes, strokesArchiveIn } from '../models/training/trainingData';
+import { loadLstmStrokes, loadTrainingData, strokesArchiveIn } from '../models/training/trainingData';
 import type { StudyPoint } from './grid';
 import { replicateRng } from './grid';
 import type { PointEvaluator } from './evaluator';
@@ -42,13 +42,18 @@ export const SIGNAL_DEVICE = 'signal';
 export interface ChipEvaluatorOptions {
   /**
    * Dataset folder (`…/datasets`, or for MNIST the `mnist` folder itself). Default:
-   * the embedded MNIST test files for `mnist`, `../shared/datasets` for `mnist-strokes`.
+   * the embedded MNIST test files for `mnist`, `../shared/datasets` for `mnist-strokes`
+   * and `cifar10-heldout`.
    */
   readonly dataDir?: string;
 }
 
-/** Datasets the chip evaluator reads: MNIST test digits, or the stroke test sequences (the LSTM's input). */
-export const CHIP_DATASETS = ['mnist', 'mnist-strokes'] as const;
+/**
+ * Datasets the chip evaluator reads: MNIST test digits, the stroke test sequences
+ * (the LSTM's input), or the 500 CIFAR-10 images the DenseNet trainer held out of
+ * the 4,000-image sample (no CIFAR-10 test set exists here; `CIFAR_HELD_OUT`).
+ */
+export const CHIP_DATASETS = ['mnist', 'mnist-strokes', 'cifar10-heldout'] as const;
 
 interface TestSet {
   readonly x: tf.Tensor;
@@ -74,8 +79,18 @@ function mnistDir(dataDir: string | undefined): string {
   return fs.existsSync(path.join(dataDir, 't10k-labels-idx1-ubyte.gz')) ? dataDir : path.join(dataDir, 'mnist');
 }
 
-/** The test set of a point: MNIST digits [n, 28, 28, 1] or stroke sequences [n, T, 2] as the zoo LSTM reads them. */
+/**
+ * The test set of a point: MNIST digits [n, 28, 28, 1], stroke sequences [n, T, 2] as
+ * the zoo LSTM reads them, or the held-out CIFAR-10 images [n, 32, 32, 3].
+ */
 async function loadTestSet(dataset: StudyPoint['dataset'], dataDir: string | undefined): Promise<TestSet> {
+  if (dataset.name === 'cifar10-heldout') {
+    const { test } = await loadTrainingData('densenet40', dataDir ?? defaultDataDir());
+    const n = dataset.limit ?? test.count;
+    if (n > test.count) throw new ConfigError('dataset.limit', n, `at most ${test.count} (the CIFAR-10 images held out from training)`);
+    const per = test.shape.slice(1).reduce((a, b) => a * b, 1);
+    return { x: tf.tensor4d(test.x.subarray(0, n * per), [n, 32, 32, 3]), labels: test.y.subarray(0, n), classes: 10 };
+  }
   if (dataset.name === 'mnist-strokes') {
     const s = await loadLstmStrokes(strokesArchiveIn(dataDir ?? defaultDataDir()), 'test', dataset.limit ?? undefined);
     return { x: tf.tensor3d(s.sequences, [s.count, LSTM_TIME_STEPS, 2]), labels: s.labels, classes: 10 };
@@ -113,7 +128,11 @@ export function validateChipPoint(point: Pick<StudyPoint, 'device' | 'noise' | '
     throw new ConfigError('semantics', point.semantics, isSignal ? '"signal" for the signal-level device' : '"passes" or "replicas" for a chip');
   }
   if (!(CHIP_DATASETS as readonly string[]).includes(point.dataset.name)) {
-    throw new ConfigError('dataset.name', point.dataset.name, '"mnist" (MNIST test digits) or "mnist-strokes" (stroke test sequences, for the LSTM)');
+    throw new ConfigError(
+      'dataset.name',
+      point.dataset.name,
+      '"mnist" (MNIST test digits), "mnist-strokes" (stroke test sequences, for the LSTM) or "cifar10-heldout" (the 500 held-out CIFAR-10 images, for DenseNet)',
+    );
   }
 }
 

@@ -5,7 +5,7 @@ import { initBackend, tf } from '../../src/backend';
 import { Rng } from '../../src/rng';
 import { ConfigError } from '../../src/errors';
 import { saveTfjsModelToDir } from '../../src/compiler';
-import { loadMnist, embeddedMnistDir } from '../../src/data';
+import { loadMnist, embeddedMnistDir, readCifarBinary } from '../../src/data';
 import { createChipEvaluator, validateChipPoint, EVAL_BATCH } from '../../src/study/chipEvaluator';
 import type { StudyPoint } from '../../src/study/grid';
 import type { PointEvaluator } from '../../src/study/evaluator';
@@ -104,5 +104,46 @@ const strokesPresent = fs.existsSync(path.resolve(__dirname, '../../../shared/da
     // Manifest: 96.06 % on all 10,000; 300 sequences give a binomial std of ~1.1 %.
     expect(clean.accuracyPerSeed[0]).toBeGreaterThan(0.92);
     expect(noisy.accuracyPerSeed[0]).toBeLessThan(clean.accuracyPerSeed[0] - 0.1);
+  });
+});
+
+const cifarSample = path.resolve(__dirname, '../../../shared/datasets/cifar10/data_batch_1.first4000.bin.gz');
+
+(fs.existsSync(cifarSample) ? describe : describe.skip)('chip evaluator on the held-out CIFAR-10 images (needs ../shared)', () => {
+  let cifarModel = '';
+  let digital = 0;
+  beforeAll(async () => {
+    // A small seeded conv classifier trained on CIFAR images 0..1999 (never the held-out 3500..3999).
+    const all = readCifarBinary(cifarSample);
+    const per = 32 * 32 * 3;
+    const x = tf.tensor4d(all.images.subarray(0, 2000 * per), [2000, 32, 32, 3]);
+    const y = tf.oneHot(tf.tensor1d(all.labels.subarray(0, 2000), 'int32'), 10).toFloat();
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 8, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+      ],
+    });
+    model.compile({ optimizer: tf.train.adam(0.003), loss: 'categoricalCrossentropy' });
+    await model.fit(x, y, { epochs: 3, batchSize: 50, shuffle: false, verbose: 0 });
+    const held = tf.tensor4d(all.images.subarray(3500 * per, 4000 * per), [500, 32, 32, 3]);
+    const pred = (model.predict(held) as tf.Tensor).argMax(1).dataSync();
+    digital = Array.from(pred).filter((p, i) => p === all.labels[3500 + i]).length / 500;
+    cifarModel = await saveTfjsModelToDir(model, path.join(dir, 'cifar-conv'));
+    tf.dispose([x, y, held]);
+  });
+
+  it('scores the 500 held-out images exactly as the digital model does on the ideal chip', async () => {
+    expect(digital).toBeGreaterThan(0.2); // well above chance: the images and labels line up
+    const r = await evaluate(point({ model: cifarModel, dataset: { name: 'cifar10-heldout', limit: null } }), Rng.fromSeed(1));
+    expect(r.metrics!.examples).toBe(500);
+    expect(r.accuracyPerSeed).toEqual([digital]);
+  });
+
+  it('refuses a limit beyond the 500 held-out images, naming the field', async () => {
+    await expect(evaluate(point({ model: cifarModel, dataset: { name: 'cifar10-heldout', limit: 600 } }), Rng.fromSeed(1))).rejects.toThrow(
+      /dataset\.limit = 600: expected at most 500/,
+    );
   });
 });
