@@ -8,7 +8,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as path from 'path';
-import { registerConv2dBackpropFilterWasm } from './models/training/conv2dBackpropFilterWasm';
 
 export type BackendName = 'wasm' | 'cpu';
 
@@ -37,11 +36,6 @@ export function initBackend(
         setWasmPaths(wasmDir());
         if (await tf.setBackend('wasm')) {
           await tf.ready();
-          // tfjs-wasm 4.22 has no filter gradient, so without this any conv net a user
-          // trains with model.fit on wasm stops with "kernel not registered". Only the
-          // missing kernel is added here; the trainer's speed-ups stay opt-in
-          // (`registerTrainingKernels`) so inference runs on the stock kernels.
-          registerConv2dBackpropFilterWasm();
           return 'wasm' as const;
         }
         throw new Error('tf.setBackend("wasm") returned false');

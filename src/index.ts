@@ -59,6 +59,7 @@ export type { MnistData, CifarData, StrokeData } from './data';
 export { buildModel, PAPER_MODEL_NAMES } from './models/paper/buildModel';
 export { MultiplicativeGaussianNoise, AdditiveGaussianNoise } from './models/noiseLayers';
 export { trainModel } from './models/training/train';
+export { registerTrainingKernels } from './models/training/registerTrainingKernels';
 export { loadZooModel, readZooManifest } from './models/zoo';
 export { voteDecision, accuracyVsVotes, voteSeeds, VOTING_SEMANTICS } from './models/voting';
 export type { VotingSemantics } from './models/voting';

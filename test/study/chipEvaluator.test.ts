@@ -5,6 +5,7 @@ import { initBackend, tf } from '../../src/backend';
 import { Rng } from '../../src/rng';
 import { ConfigError } from '../../src/errors';
 import { saveTfjsModelToDir } from '../../src/compiler';
+import { registerTrainingKernels } from '../../src/index';
 import { loadMnist, embeddedMnistDir, readCifarBinary } from '../../src/data';
 import { createChipEvaluator, validateChipPoint, EVAL_BATCH } from '../../src/study/chipEvaluator';
 import type { StudyPoint } from '../../src/study/grid';
@@ -113,7 +114,9 @@ const cifarSample = path.resolve(__dirname, '../../../shared/datasets/cifar10/da
   let cifarModel = '';
   let digital = 0;
   beforeAll(async () => {
-    // A small seeded conv classifier trained on CIFAR images 0..1999 (never the held-out 3500..3999).
+    // A small seeded conv classifier trained on CIFAR images 0..1999 (never the held-out 3500..3999);
+    // tfjs-wasm has no conv filter gradient of its own, so model.fit needs ohmic's training kernels.
+    registerTrainingKernels();
     const all = readCifarBinary(cifarSample);
     const per = 32 * 32 * 3;
     const x = tf.tensor4d(all.images.subarray(0, 2000 * per), [2000, 32, 32, 3]);
