@@ -6,16 +6,17 @@
  * - `Sum` / `Mean` over the leading axes (per-channel statistics: BN's batch
  *   moments forward, its γ/β gradients backward). tfjs-wasm 4.22 first transposes
  *   the reduced axes to the end (a full copy), then reduces. Here the input is
- *   viewed as a [rows, C] matrix and the reduction is one XNNPACK product,
- *   `w·1ᵀ·X` with w = 1 (sum) or 1/rows (mean).
+ *   read once in place, as a [rows, C] matrix, into float64 accumulators. (A
+ *   `1ᵀ·X` XNNPACK product looked 5× faster in a loop over one tensor, but only
+ *   because XNNPACK caches the packed right operand: on fresh activations it was
+ *   slower than the stock kernel.)
  * - `SplitV` along the last axis (the gradient of a channel concat). tfjs-wasm
  *   slices each part with a generic strided kernel; here each part is a row-wise
  *   `copyWithin` inside the wasm heap.
  *
- * Measured (ms per call, one core, a training run on the other; stock vs these):
- * `sum` over [16,32,32,148] axes 0–2 4.7 vs 1.0; over [32,28,28,32] 1.1 vs 0.14;
- * `split` of [16,32,32,148] into 136 + 12 channels 17.4 (stock). The numbers for
- * the replacements are in `bench/train.bench.ts`'s kernel table.
+ * `npm run bench -- train` (quiet 2-core machine, ms per call, stock vs these):
+ * `Sum` over N,H,W of [16,32,32,148] 4.43 vs 3.81; `SplitV` of [16,32,32,148] into
+ * 136 + 12 channels 6.30 vs 1.32.
  *
  * Any other axis pattern or dtype goes to the stock kernel. Values equal the stock
  * kernels' up to float32 summation order (tests compare them). Idempotent.

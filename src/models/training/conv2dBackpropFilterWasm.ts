@@ -26,12 +26,13 @@
  * batch becomes the channels), dyᵀ = dy as an [Ho, Wo, N, Cout] filter and the
  * forward padding, giving [Cin, kh, kw, Cout]. XNNPACK's convolution never
  * materialises the patch matrix, which dominates im2col when Cout is small
- * (DenseNet's growth rate, 12). Measured (ms per call, batch 16, one core while a
- * training run held the other; im2col vs conv route): DenseNet-40 3×3 148→12 on
- * 32×32 72 vs 29, 292→12 on 16×16 35 vs 13, 436→12 on 8×8 13 vs 4.4, CNN-6 3×3
- * 32→32 on 28×28 (batch 32) 42 vs 19; but 1×1 160→160 on 32×32 29 vs 84 (im2col of
- * a 1×1 filter is only a transpose), so 1×1 filters and strided convolutions stay
- * on im2col. `conv2dBackpropFilterWasm` picks the route.
+ * (DenseNet's growth rate, 12). `npm run bench -- train` (ms per call, im2col vs
+ * conv route, batch 16): DenseNet-40 3×3 148→12 on 32×32 71.6 vs 27.5, 292→12 on
+ * 16×16 34.6 vs 12.5, 436→12 on 8×8 12.4 vs 4.3, CNN-6 3×3 32→32 on 28×28 (batch
+ * 32) 29.4 vs 19.5. For a 1×1 filter im2col is only a transpose and the conv route
+ * measured ~3× slower (1×1 160→160 on 32×32: 29 vs 84 ms, one-off run), so 1×1
+ * filters and strided convolutions stay on im2col. `conv2dBackpropFilterWasm`
+ * picks the route.
  * tfjs-core's Conv2DBackpropFilter carries no dilation attribute (conv2d's
  * gradient refuses dilation > 1), so the kernel sees dilation 1; `im2colRows` /
  * `im2colColumns` themselves handle dilation and are tested with it.
