@@ -89,7 +89,7 @@ async function loadTestSet(dataset: StudyPoint['dataset'], dataDir: string | und
     const n = dataset.limit ?? test.count;
     if (n > test.count) throw new ConfigError('dataset.limit', n, `at most ${test.count} (the CIFAR-10 images held out from training)`);
     const per = test.shape.slice(1).reduce((a, b) => a * b, 1);
-    return { x: tf.tensor4d(test.x.subarray(0, n * per), [n, 32, 32, 3]), labels: test.y.subarray(0, n), classes: 10 };
+    return { x: tf.tensor(test.x.subarray(0, n * per), [n, ...test.shape.slice(1)]), labels: test.y.subarray(0, n), classes: 10 };
   }
   if (dataset.name === 'mnist-strokes') {
     const s = await loadLstmStrokes(strokesArchiveIn(dataDir ?? defaultDataDir()), 'test', dataset.limit ?? undefined);

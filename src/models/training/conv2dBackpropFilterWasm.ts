@@ -253,32 +253,36 @@ function wasmKernel(name: string): KernelFn {
 }
 
 /**
+ * Bottom and right padding of the gradient convolution that make its output kh×kw
+ * (top and left are the forward's); equal to the forward's own for stride 1.
+ */
+function gradientConvPadding(g: Conv2DGeometry): { bottom: number; right: number } {
+  return {
+    bottom: g.filterHeight - 1 + g.outHeight - g.inHeight - g.padTop,
+    right: g.filterWidth - 1 + g.outWidth - g.inWidth - g.padLeft,
+  };
+}
+
+/**
  * Which route `conv2dBackpropFilterWasm` takes: the forward-convolution route for
  * stride 1 and filters larger than 1×1 (padding that keeps the gradient conv's
  * output kh×kw, which stride 1 always does), im2col otherwise.
  */
 export function backpropFilterRoute(g: Conv2DGeometry): 'conv' | 'im2col' {
-  const bottom = g.filterHeight - 1 + g.outHeight - g.inHeight - g.padTop;
-  const right = g.filterWidth - 1 + g.outWidth - g.inWidth - g.padLeft;
+  const { bottom, right } = gradientConvPadding(g);
   const strideOne = g.strideHeight === 1 && g.strideWidth === 1 && g.dilationHeight === 1 && g.dilationWidth === 1;
   return strideOne && g.filterHeight * g.filterWidth > 1 && bottom >= 0 && right >= 0 && g.padTop >= 0 && g.padLeft >= 0
     ? 'conv'
     : 'im2col';
 }
 
-/** The forward-convolution route (module comment): transposes + XNNPACK `Conv2D`. */
-export function conv2dBackpropFilterViaConv(args: KernelArgs): tf.TensorInfo {
+/** The forward-convolution route (module comment) for a geometry `backpropFilterRoute` sends there. */
+function viaConv(args: KernelArgs, g: Conv2DGeometry): tf.TensorInfo {
   const backend = args.backend;
   const { x, dy } = args.inputs as unknown as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  const g = geometryFromAttrs(x.shape, dy.shape, attrs);
-  if (backpropFilterRoute(g) !== 'conv') {
-    throw new ShapeError(`Conv2DBackpropFilter: the forward-convolution route needs stride 1 and a filter larger than 1×1`);
-  }
   const transpose = wasmKernel('Transpose');
   const conv = wasmKernel('Conv2D');
-  const bottom = g.filterHeight - 1 + g.outHeight - g.inHeight - g.padTop;
-  const right = g.filterWidth - 1 + g.outWidth - g.inWidth - g.padLeft;
+  const { bottom, right } = gradientConvPadding(g);
   const xT = transpose({ inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } });
   const dyT = transpose({ inputs: { x: dy }, backend, attrs: { perm: [1, 2, 0, 3] } });
   try {
@@ -303,15 +307,23 @@ export function conv2dBackpropFilterViaConv(args: KernelArgs): tf.TensorInfo {
   }
 }
 
+/** The forward-convolution route alone (transposes + XNNPACK `Conv2D`); refuses what it cannot compute. */
+export function conv2dBackpropFilterViaConv(args: KernelArgs): tf.TensorInfo {
+  const { x, dy } = args.inputs as unknown as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const g = geometryFromAttrs(x.shape, dy.shape, args.attrs as unknown as tf.Conv2DBackpropFilterAttrs);
+  if (backpropFilterRoute(g) !== 'conv') {
+    throw new ShapeError(`Conv2DBackpropFilter: the forward-convolution route needs stride 1 and a filter larger than 1×1`);
+  }
+  return viaConv(args, g);
+}
+
 /** The registered kernel: `backpropFilterRoute` picks the forward-conv route or im2col. */
 export function conv2dBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
   const { x, dy } = args.inputs as unknown as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') {
-    throw new ConfigError('Conv2DBackpropFilter.dataFormat', attrs.dataFormat, '"NHWC" (the wasm backend layout)');
-  }
-  const direct = x.dtype === 'float32' && dy.dtype === 'float32' && backpropFilterRoute(geometryFromAttrs(x.shape, dy.shape, attrs)) === 'conv';
-  return direct ? conv2dBackpropFilterViaConv(args) : conv2dBackpropFilterIm2col(args);
+  // geometryFromAttrs refuses NCHW with a ConfigError before any route runs.
+  const g = geometryFromAttrs(x.shape, dy.shape, args.attrs as unknown as tf.Conv2DBackpropFilterAttrs);
+  const direct = x.dtype === 'float32' && dy.dtype === 'float32' && backpropFilterRoute(g) === 'conv';
+  return direct ? viaConv(args, g) : conv2dBackpropFilterIm2col(args);
 }
 
 /**
