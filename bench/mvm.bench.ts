@@ -7,7 +7,20 @@
 import { initBackend, tf } from '../src/backend';
 import { Rng } from '../src/rng';
 import { reram, validateChipSpec, programLayer, analogMvm, signalMvm } from '../src/crossbar';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { compile, IDEAL_CHIP } from '../src/compiler/compile';
+import { GraphBuilder } from '../src/compiler/ir/builder';
 import { medianMs, printTable } from './timing';
+
+/** numpy/OpenBLAS float32 GEMM peak at 1 thread (bench/peers/sgemm_peak.py), or null without the peer. */
+function sgemmPeak1(): number | null {
+  const python = process.env.OHMIC_BENCH_PYTHON ?? '/usr/bin/python3';
+  const r = spawnSync(python, [path.join(__dirname, 'peers', 'sgemm_peak.py'), '--threads', '1'], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const row = r.stdout.split('\n').filter((l) => l.includes('peak_gflops')).map((l) => JSON.parse(l) as { peak_gflops: number })[0];
+  return row?.peak_gflops ?? null;
+}
 
 export async function run(): Promise<void> {
   const backend = await initBackend();
@@ -46,6 +59,37 @@ export async function run(): Promise<void> {
     ],
   );
   process.stdout.write(`targets: signal-level >= 0.6x raw, device-level >= 0.35x raw\n`);
+
+  // The same MVM through the onnxruntime engine (one session, one intra-op thread).
+  const b = new GraphBuilder();
+  b.input('x', [null, n]);
+  b.add('dense', 'mvm', ['x'], { weights: { shape: [n, n], data: w } });
+  const graph = b.build(['mvm']);
+  const ideal = compile(graph, { chip: IDEAL_CHIP });
+  const device = compile(graph, { chip: { device: reram(), tile: '256x256', dac: { bits: 8 }, adc: { bits: 8 } } });
+  const programmed = device.program(3);
+  const exactR = await ideal.runner({ kind: 'exact' });
+  const signalR = await ideal.runner({ kind: 'signal', noise: { kind: 'multiplicative', sigma: 0.4 } });
+  const deviceR = await device.runner({ kind: 'chip', chip: programmed });
+  const ortExactMs = await medianMs(() => exactR.run(xData));
+  const ortSignalMs = await medianMs(() => signalR.run(xData, { seed: k++ }));
+  const ortDeviceMs = await medianMs(() => deviceR.run(xData, { seed: k++ }));
+  const peak = sgemmPeak1();
+  const ofPeak = (ms: number) => (peak === null ? 'no peer' : `${((100 * flops) / ms / 1e6 / peak).toFixed(1)} %`);
+  process.stdout.write(`\nMVM 1024x1024, batch 256, onnxruntime engine, 1 thread (median of 7 runs); sgemm peak ${peak === null ? 'unknown (set up the peer: bench/README.md)' : `${peak.toFixed(1)} GFLOP/s`}\n`);
+  printTable(
+    ['path', 'ms', 'GFLOP/s (of the plain product)', 'of sgemm peak', 'vs tfjs same path'],
+    [
+      ['exact MatMul', ortExactMs.toFixed(2), gf(ortExactMs), ofPeak(ortExactMs), `${(rawMs / ortExactMs).toFixed(2)}x`],
+      ['signal-level mult noise (noise drawn in JS)', ortSignalMs.toFixed(2), gf(ortSignalMs), ofPeak(ortSignalMs), `${(signalMs / ortSignalMs).toFixed(2)}x`],
+      ['device-level ReRAM, 8-bit DAC/ADC, 16 tiles', ortDeviceMs.toFixed(2), gf(ortDeviceMs), ofPeak(ortDeviceMs), `${(deviceMs / ortDeviceMs).toFixed(2)}x`],
+    ],
+  );
+  process.stdout.write(`target: exact MVM >= 50 % of the sgemm peak\n`);
+  await Promise.all([exactR.dispose(), signalR.dispose(), deviceR.dispose()]);
+  programmed.dispose();
+  ideal.dispose();
+  device.dispose();
 
   const samples = 1 << 22;
   const buf = new Float32Array(samples);

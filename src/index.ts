@@ -45,6 +45,10 @@ export type {
   CompileOptions, FoldBatchNormMode, RunOptions, CompileReport, LayerReport, ChipPlan, LayerPlan, LayerOverrides,
   Graph, Node, AnalogNode, OpKind, ExecutorHooks, MvmHook, MvmSite,
 } from './compiler';
+export { ENGINE_NAMES, DEFAULT_BATCH } from './compiler/engine/modelRunner';
+export type { EngineName, EngineOptions, Execution, ModelRunner, StreamOptions } from './compiler/engine/modelRunner';
+export { lowerToOnnx } from './compiler/engine/lowerToOnnx';
+export type { LoweringMode, LoweredModel, NoiseFeed } from './compiler/engine/lowerToOnnx';
 
 // Scheduling
 export { schedule, scheduleAll, scheduleEqualStages, validateScheduleInput, SCHEDULE_MODES } from './compiler/scheduler';

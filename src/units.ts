@@ -29,17 +29,26 @@ export function unitOfField(field: string): UnitSuffix | undefined {
  * with a unit ("25 uS", "0.025 mS", "1 us"). Throws ConfigError naming the field.
  */
 export function parseQuantity(field: string, value: unknown, target: string): number {
-  if (typeof value === 'number') return value;
+  if (typeof value === 'number') {
+    // JSON reads 1e400 as Infinity: name the overflow, not the field's range.
+    if (!Number.isFinite(value)) throw new ConfigError(field, value, `a finite number in ${target} (1e309 and beyond overflow a 64-bit float)`);
+    return value;
+  }
   if (typeof value !== 'string') {
     throw new ConfigError(field, value, `a number in ${target} or a string with a unit, e.g. "1 ${target}"`);
   }
+  let n: number;
   try {
-    const n = unit(value).toNumber(target);
-    // mathjs converts through SI and leaves float dust (0.025 mS → 25.000000000000004 uS).
-    return Number(n.toPrecision(12));
+    n = unit(value).toNumber(target);
   } catch {
     throw new ConfigError(field, value, `a quantity convertible to ${target}, e.g. "1 ${target}"`);
   }
+  if (!Number.isFinite(n)) {
+    // "1e400 uS": the number itself overflows a double, whatever the field's range.
+    throw new ConfigError(field, value, `a finite quantity in ${target} (${value.trim()} overflows a 64-bit float)`);
+  }
+  // mathjs converts through SI and leaves float dust (0.025 mS → 25.000000000000004 uS).
+  return Number(n.toPrecision(12));
 }
 
 /** Human-readable quantity with an SI prefix chosen by mathjs ("1.2 us", "25 uS"). */

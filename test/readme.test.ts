@@ -33,3 +33,21 @@ describe('README library example', () => {
     expect(cost.stageTimeNs).toBeCloseTo(ohmic.pcm().readPulseNs + ohmic.pcm().adcConversionNs, 9);
   });
 });
+
+describe('README inference-engine example', () => {
+  it('runs as written on the onnxruntime engine and streams 512 digits', async () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const m = /## Inference engine[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme);
+    expect(m).not.toBeNull();
+    const code = m![1];
+    const importLine = /import \{([^}]*)\} from 'ohmic';\n/.exec(code)!;
+    const names = importLine[1].split(',').map((s) => s.trim());
+    for (const n of names) expect(ohmic).toHaveProperty(n);
+    const body = code.replace(importLine[0], '').replace(/\nmain\(\);\s*$/, '\nreturn main();');
+    const logs: unknown[][] = [];
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const fn = new Function(...names, 'console', body);
+    await fn(...names.map((n) => (ohmic as Record<string, unknown>)[n]), { log: (...args: unknown[]) => logs.push(args) });
+    expect(logs).toEqual([[512, 'digits']]);
+  });
+});

@@ -13,6 +13,7 @@ import { PRESET_NAMES } from '../crossbar/presets';
 import type { RawChipConfig } from '../compiler/chipPlan';
 import { IDEAL_CHIP } from '../compiler/compile';
 import { readJsonFile } from './jsonFile';
+import { checkTileOption, MAX_TILE_SIDE } from './options';
 
 /** Load `--model` into an IR graph. */
 export async function loadModelArg(arg: unknown): Promise<Graph> {
@@ -41,8 +42,41 @@ export function chipFromDeviceArg(arg: unknown, tile?: string): RawChipConfig {
       throw new DataError(arg, 'expected a JSON object (a chip { device, ... } or a device)');
     }
     chip = 'device' in parsed ? (parsed as RawChipConfig) : { device: parsed };
+    checkChipFile(chip);
   } else {
     throw new ConfigError('--device', arg, `a preset (${PRESET_NAMES.join(', ')}) or a chip/device .json file`);
   }
-  return tile === undefined ? chip : { ...chip, tile };
+  return tile === undefined ? chip : { ...chip, tile: checkTileOption('--tile', tile) };
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * What the chip validator would let through from a chip/device file but should
+ * not: a device `{ "preset": "pcm", "kind": "reram" }` (the preset would silently
+ * win), and tile sizes that are not exact integers (`"99999999999999999999x1"`).
+ */
+function checkChipFile(chip: RawChipConfig): void {
+  const device = chip.device;
+  if (isObject(device) && device.preset !== undefined && device.kind !== undefined && device.kind !== device.preset) {
+    throw new ConfigError(
+      'chip.device.kind',
+      device.kind,
+      `to be omitted (or ${JSON.stringify(device.preset)}) with "preset": ${JSON.stringify(device.preset)}: ` +
+        'the preset sets the kind; give a preset and overrides, or a full device with its kind',
+    );
+  }
+  const tile = chip.tile;
+  if (typeof tile === 'string') {
+    checkTileOption('chip.tile', tile);
+  } else if (isObject(tile)) {
+    for (const side of ['rows', 'cols'] as const) {
+      const v = tile[side];
+      if (typeof v === 'number' && Number.isInteger(v) && (!Number.isSafeInteger(v) || v > MAX_TILE_SIDE)) {
+        throw new ConfigError(`chip.tile.${side}`, v, `an integer in [1, ${MAX_TILE_SIDE}]`);
+      }
+    }
+  }
 }

@@ -8,6 +8,10 @@ import type { ChipSpec } from '../crossbar/chipSpec';
 import { validateChipSpec } from '../crossbar/chipSpec';
 import { layerCost, type LayerCost } from '../crossbar/cost';
 import { tileGrid, type TileGrid } from '../crossbar/tiling';
+import type { MvmStats } from '../crossbar/analogMvm';
+import {
+  activationBits, addBreakdowns, bufferArea, energyOfEvents, scaleBreakdown, sumBreakdown, ZERO_BREAKDOWN, type Breakdown,
+} from '../crossbar/peripherals';
 import type { AnalogNode, Graph } from './ir/graph';
 import { isAnalog, nodeMap } from './ir/graph';
 import { mvmGroupCount, mvmMatrix } from './ir/mvmMatrix';
@@ -45,8 +49,20 @@ export interface LayerCostSummary {
   readonly utilization: number;
   /** Pipeline stage time: mvmsPerInference sequential MVMs (groups run in parallel), ns. */
   readonly stageTimeNs: number;
+  /**
+   * Worst-case bound of the energy of one inference, pJ: every input at full scale,
+   * every cell pair at its largest target, every word line driven (see `layerCost`).
+   * The sum of `energyBreakdownPicojoules`. What real inputs cost is measured on data
+   * (`measuredLayerEnergy`, the compile report's `measuredEnergy`).
+   */
   readonly energyPerInferencePicojoules: number;
+  /** The bound per component (cells, DAC, sense, mux, ADC, accumulator, gain, buffer), pJ. */
+  readonly energyBreakdownPicojoules: Breakdown;
+  /** Tiles, periphery and the layer's input buffer, µm²: the sum of `areaBreakdownSquareMicrometers`. */
   readonly areaSquareMicrometers: number;
+  readonly areaBreakdownSquareMicrometers: Breakdown;
+  /** Activation bits read from and written to the layer's buffers per inference (inputs read once, outputs written once). */
+  readonly bufferBitsPerInference: number;
 }
 
 /** One analog node on the chip: its matrices and what it costs. */
@@ -87,9 +103,60 @@ function mvmsPerInference(node: AnalogNode, graph: Graph): number {
       return h * w;
     }
     case 'lstm':
+    case 'gru':
       return known(input.slice(1, 2), 'sequence length')[0];
   }
 }
+
+/**
+ * Time of one of the node's MVM steps: its matrices run in parallel (conv groups),
+ * except a GRU without resetAfter, whose candidate matrix (2) reads `r ⊙ h` and so
+ * waits for the gate matrix (0).
+ */
+function stepTimeNs(node: AnalogNode, costs: readonly LayerCost[]): number {
+  if (node.op === 'gru' && !node.attrs.resetAfter) {
+    return Math.max(costs[0].stageTimeNs + costs[2].stageTimeNs, costs[1].stageTimeNs);
+  }
+  return Math.max(...costs.map((c) => c.stageTimeNs));
+}
+
+function prodKnown(dims: readonly (number | null)[]): number {
+  return dims.reduce<number>((a, b) => a * (b ?? 1), 1);
+}
+
+/**
+ * Activation traffic and storage of a node: its inputs are read once from its input
+ * buffer (line-buffer reuse for convolutions: each pixel once, not once per patch)
+ * and its outputs written once; the buffer holds one inference's input (plus the
+ * state of a recurrent layer).
+ */
+function bufferBits(node: AnalogNode, graph: Graph, matrices: readonly MatrixPlan[], mvms: number, bits: number): { traffic: number; capacity: number } {
+  const input = nodeMap(graph).get(node.inputs[0])!.outputShape.slice(1);
+  const inputElements = prodKnown(input);
+  if (node.op === 'conv2d') {
+    return { traffic: (inputElements + prodKnown(node.outputShape.slice(1))) * bits, capacity: inputElements * bits };
+  }
+  const traffic = matrices.reduce((s, m) => s + mvms * (m.fanIn + m.fanOut), 0) * bits;
+  const state = node.op === 'lstm' || node.op === 'gru' ? node.attrs.units * (node.op === 'lstm' ? 2 : 1) : 0;
+  return { traffic, capacity: (inputElements + state) * bits };
+}
+
+/**
+ * The measured energy of one inference of a layer, per component, pJ: `stats` counted
+ * over `samples` inferences of the layer's MVMs (both engines count the same), priced
+ * by the peripheral model; the buffer traffic is the plan's (it does not depend on
+ * the data).
+ */
+export function measuredLayerEnergy(layer: LayerPlan, stats: MvmStats, samples: number): Breakdown {
+  if (!(samples > 0)) throw new ConfigError('samples', samples, 'a positive number of inferences');
+  const chip = layer.matrices[0].chip;
+  const rowBlocks = Math.max(...layer.matrices.map((m) => m.grid.rowBlocks));
+  const total = energyOfEvents(chip, rowBlocks, { ...stats, bufferBits: 0 });
+  return { ...scaleBreakdown(total, 1 / samples), buffer: layer.energyBreakdownPicojoules.buffer };
+}
+
+/** Σ of a breakdown's components. */
+export { sumBreakdown };
 
 function overridesFor(node: AnalogNode, overrides: LayerOverrides | undefined): RawChipConfig | undefined {
   if (!overrides) return undefined;
@@ -128,6 +195,12 @@ export function planChip(graph: Graph, baseChip: RawChipConfig, overrides?: Laye
     const tiles = costs.reduce((s, c) => s + c.tiles, 0);
     const slots = tiles * chip.tile.rows * chip.tile.cols;
     const used = matrices.reduce((s, m) => s + m.fanIn * m.fanOut, 0);
+    const buffer = bufferBits(node, graph, matrices, mvms, activationBits(chip));
+    const rowBlocks = Math.max(...matrices.map((m) => m.grid.rowBlocks));
+    let energy = costs.reduce((acc, c) => addBreakdowns(acc, c.energyBreakdownPerMvmPicojoules, mvms), ZERO_BREAKDOWN);
+    energy = { ...energy, buffer: energyOfEvents(chip, rowBlocks, { cellEnergyPicojoules: 0, dacDrives: 0, adcConversions: 0, digitalAdds: 0, digitalMultiplies: 0, bufferBits: buffer.traffic }).buffer };
+    let area = costs.reduce((acc, c) => addBreakdowns(acc, c.areaBreakdownSquareMicrometers), ZERO_BREAKDOWN);
+    area = { ...area, buffer: bufferArea(chip, buffer.capacity) };
     layers.push({
       node: node.name,
       op: node.op,
@@ -136,9 +209,12 @@ export function planChip(graph: Graph, baseChip: RawChipConfig, overrides?: Laye
       tiles,
       cells: costs.reduce((s, c) => s + c.cells, 0),
       utilization: used / slots,
-      stageTimeNs: mvms * Math.max(...costs.map((c) => c.stageTimeNs)),
-      energyPerInferencePicojoules: mvms * costs.reduce((s, c) => s + c.energyPerMvmPicojoules, 0),
-      areaSquareMicrometers: costs.reduce((s, c) => s + c.areaSquareMicrometers, 0),
+      stageTimeNs: mvms * stepTimeNs(node, costs),
+      energyPerInferencePicojoules: sumBreakdown(energy),
+      energyBreakdownPicojoules: energy,
+      areaSquareMicrometers: sumBreakdown(area),
+      areaBreakdownSquareMicrometers: area,
+      bufferBitsPerInference: buffer.traffic,
     });
   }
   return { layers, tilesPerCopy: nextTile, replicas, totalTiles: nextTile * replicas };

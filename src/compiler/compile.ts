@@ -10,8 +10,8 @@ import { Rng } from '../rng';
 import type { ChipSpec } from '../crossbar/chipSpec';
 import { programLayer, analogMvm, type MvmStats, type ProgrammedLayer } from '../crossbar/programmedLayer';
 import type { SignalNoise } from '../crossbar/noise/signalNoise';
-import { applySignalNoise } from '../crossbar/noise/signalNoise';
-import type { AnalogNode, Graph } from './ir/graph';
+import { applyGroupedSignalNoise, applySignalNoise } from '../crossbar/noise/signalNoise';
+import type { AnalogNode, Graph, NodeOf } from './ir/graph';
 import { isAnalog } from './ir/graph';
 import { mvmMatrix } from './ir/mvmMatrix';
 import { verifyGraph } from './ir/verify';
@@ -21,8 +21,12 @@ import { foldBatchNorm } from './passes/foldBatchNorm';
 import { planChip, type ChipPlan, type LayerOverrides, type RawChipConfig } from './chipPlan';
 import { ProgrammedChip } from './programmedChip';
 import { buildReport, type CompileReport } from './report';
-import { toRng } from './runSeed';
+import { sampleOffsetOf, toRng } from './runSeed';
 import { validateScheduleInput, type ScheduleInput } from './scheduler';
+import { createRunner, releaseSharedSessions, type EngineOptions, type Execution, type ModelRunner } from './engine/modelRunner';
+import { validateNoiseSite, type NoiseSite } from './hardware';
+import { hasNoisePoints, placeSignalNoise } from './passes/placeNoise';
+import { analogLayerNames, resolveLayerOverrides, type LayerNames, type SourceNames } from './layerNames';
 
 /**
  * - `auto`: fold where it keeps the noise where the user put it: always for the
@@ -37,8 +41,19 @@ export type FoldBatchNormMode = 'auto' | 'always' | 'never';
 export interface CompileOptions {
   /** The chip: `{ device, tile, dac, adc, mapping, readTimeSeconds, driftCompensation }` (validated). */
   readonly chip: RawChipConfig | ChipSpec;
-  /** Per-layer overrides of the chip (by analog node name, or a function of the node). */
+  /**
+   * Per-layer overrides of the chip, by layer name (the compiled node's name, the
+   * source layer's, or an ONNX node's given in `sourceNames`), or a function of the node.
+   */
   readonly layers?: LayerOverrides;
+  /** Source node names by graph value name (an ONNX file's node names: `onnxSourceNames`), accepted as layer names. */
+  readonly sourceNames?: SourceNames;
+  /**
+   * Where the signal-level mode puts its noise (see `placeSignalNoise`). Absent: at
+   * the model's own noise points, else on every MVM output. Given: the model's own
+   * noise points are replaced by noise at this site (batch norm unfolded for `norm`).
+   */
+  readonly noiseSite?: NoiseSite;
   readonly foldBatchNorm?: FoldBatchNormMode;
   /**
    * Copies of the network placed on the chip for parallel voting (default 1): the
@@ -54,14 +69,21 @@ export type ModelSource = Graph | tf.LayersModel;
 export interface RunOptions {
   /** Seed (or stream) of the run's dynamic noise; different runs need different seeds. */
   readonly seed: number | Rng;
+  /**
+   * Index of the batch's first sample within the run (default 0). Noise is keyed by
+   * sample index, so a data set streamed in batches with their offsets gets the
+   * same draws at any batch size.
+   */
+  readonly sampleOffset?: number;
 }
+
 
 function isGraph(m: unknown): m is Graph {
   return typeof m === 'object' && m !== null && Array.isArray((m as Graph).nodes) && Array.isArray((m as Graph).outputs);
 }
 
 /** The graph without a trailing softmax, so runs return logits (what voting and the CLI report). */
-function stripFinalSoftmax(graph: Graph): { graph: Graph; endsInSoftmax: boolean } {
+function stripFinalSoftmax(graph: Graph): { graph: Graph; endsInSoftmax: boolean; axis?: number } {
   if (graph.outputs.length !== 1) return { graph, endsInSoftmax: false };
   const last = graph.nodes.find((n) => n.name === graph.outputs[0])!;
   if (last.op !== 'softmax') return { graph, endsInSoftmax: false };
@@ -70,6 +92,7 @@ function stripFinalSoftmax(graph: Graph): { graph: Graph; endsInSoftmax: boolean
   return {
     graph: verifyGraph({ nodes: graph.nodes.filter((n) => n !== last), inputs: graph.inputs, outputs: [last.inputs[0]] }),
     endsInSoftmax: true,
+    axis: last.attrs.axis,
   };
 }
 
@@ -87,9 +110,14 @@ export class CompiledModel {
   readonly plan: ChipPlan;
   /** Whether the source model ended in a softmax that runs leave out (they return logits). */
   readonly endsInSoftmax: boolean;
+  /** The axis of that softmax (counting the batch), when there was one. */
+  readonly softmaxAxis: number | undefined;
   /** BN nodes folded into the device graph, as `[bn, into]`. */
   readonly foldedBatchNorms: ReadonlyArray<readonly [string, string]>;
+  /** Whether the signal graph carries noise points (then they take the signal-level noise). */
   readonly hasNoiseNodes: boolean;
+  /** Every analog layer with the names per-layer overrides accept. */
+  readonly layerNames: readonly LayerNames[];
   private readonly deviceExecutor: GraphExecutor;
   private readonly signalExecutor: GraphExecutor;
 
@@ -98,14 +126,19 @@ export class CompiledModel {
     if (!FOLD_MODES.includes(fold)) throw new ConfigError('foldBatchNorm', fold, `one of ${FOLD_MODES.join(', ')}`);
     const stripped = stripFinalSoftmax(verifyGraph(source));
     this.endsInSoftmax = stripped.endsInSoftmax;
-    this.hasNoiseNodes = stripped.graph.nodes.some((n) => n.op === 'noise' || (n.op === 'lstm' && n.attrs.gateNoise !== undefined));
+    this.softmaxAxis = stripped.axis;
+    const site = options.noiseSite === undefined ? undefined : validateNoiseSite(options.noiseSite, 'noiseSite');
+    const signalSource = site === undefined ? stripped.graph : placeSignalNoise(stripped.graph, site);
+    this.hasNoiseNodes = hasNoisePoints(signalSource);
     const folded = foldBatchNorm(stripped.graph);
     const foldDevice = fold !== 'never';
-    const foldSignal = fold === 'always' || (fold === 'auto' && this.hasNoiseNodes);
+    const foldSignal = fold === 'always' || (fold === 'auto' && this.hasNoiseNodes && site !== 'norm');
     this.graph = foldDevice ? folded.graph : stripped.graph;
-    this.signalGraph = foldSignal ? folded.graph : stripped.graph;
+    this.signalGraph = !foldSignal ? signalSource : signalSource === stripped.graph ? folded.graph : foldBatchNorm(signalSource).graph;
     this.foldedBatchNorms = foldDevice ? folded.folded : [];
-    this.plan = planChip(this.graph, options.chip as RawChipConfig, options.layers, options.replicas ?? 1);
+    this.layerNames = analogLayerNames(this.graph, this.foldedBatchNorms, options.sourceNames);
+    const layers = resolveLayerOverrides(options.layers, this.layerNames);
+    this.plan = planChip(this.graph, options.chip as RawChipConfig, layers, options.replicas ?? 1);
     this.deviceExecutor = new GraphExecutor(this.graph);
     this.signalExecutor = this.signalGraph === this.graph ? this.deviceExecutor : new GraphExecutor(this.signalGraph);
   }
@@ -145,9 +178,19 @@ export class CompiledModel {
   }
 
   /** Run on the chip's programmed layers (used by ProgrammedChip.run). */
-  runOnLayers(x: ExecutorInputs, layers: ReadonlyMap<string, readonly ProgrammedLayer[]>, rng: Rng, stats?: MvmStats): tf.Tensor {
+  runOnLayers(
+    x: ExecutorInputs,
+    layers: ReadonlyMap<string, readonly ProgrammedLayer[]>,
+    rng: Rng,
+    stats?: MvmStats | ((node: string) => MvmStats),
+    sampleOffset = 0,
+  ): tf.Tensor {
     const mvm: MvmHook = (node, input, site) =>
-      analogMvm(layers.get(node.name)![site.group], input, rng.fold(node.name).fold(site.group).fold(site.step).fold(site.chunk), stats);
+      analogMvm(layers.get(node.name)![site.group], input, rng.fold(node.name).fold(site.group).fold(site.step), typeof stats === 'function' ? stats(node.name) : stats, {
+        sampleStart: sampleOffset + site.sampleStart,
+        positions: site.positions,
+        channelsFirst: site.channelsFirst,
+      });
     return this.deviceExecutor.run(x, { mvm, noise: NOISE_OFF });
   }
 
@@ -164,18 +207,37 @@ export class CompiledModel {
    */
   runSignal(x: ExecutorInputs, noise: SignalNoise, options: RunOptions): tf.Tensor {
     const rng = toRng(options.seed).fold('signal');
+    const offset = sampleOffsetOf(options);
     // Noisy MVMs: every MVM when the graph carries no noise points of its own;
     // otherwise only LSTMs with a gate-noise point (the noise nodes take the rest).
     const noisyMvm = (node: AnalogNode) => !this.hasNoiseNodes || (node.op === 'lstm' && node.attrs.gateNoise !== undefined);
     const mvm: MvmHook = (node, input, site) => {
       const y = tf.matMul(input, site.matrix) as tf.Tensor2D;
       if (!noisyMvm(node)) return y;
-      return applySignalNoise(y, noise, rng.fold(node.name).fold(site.group).fold(site.step).fold(site.chunk));
+      const samples = y.shape[0] / site.positions;
+      return applySignalNoise(y, noise, rng.fold(node.name).fold(site.group).fold(site.step), offset + site.sampleStart, samples, site.channelsFirst);
     };
-    const hook = signalNoiseHook(rng, noise);
+    const hook = signalNoiseHook(rng, noise, offset);
+    // Convolutions take their noise on the fused convolution's output: no im2col patches.
+    const convOutput = (node: NodeOf<'conv2d'>, y: tf.Tensor4D) =>
+      noisyMvm(node) ? applyGroupedSignalNoise(y, noise, (g) => rng.fold(node.name).fold(g).fold(0), node.attrs.groups, offset) : y;
     // Without a hook the executor keeps its fused convolutions: attach it only when an MVM is noisy.
     const anyNoisyMvm = this.signalGraph.nodes.some((n) => isAnalog(n) && noisyMvm(n));
-    return this.signalExecutor.run(x, { ...(anyNoisyMvm ? { mvm } : {}), noise: this.hasNoiseNodes ? hook : NOISE_OFF });
+    return this.signalExecutor.run(x, { ...(anyNoisyMvm ? { mvm, convOutput } : {}), noise: this.hasNoiseNodes ? hook : NOISE_OFF });
+  }
+
+  /**
+   * This model bound to one execution (exact, signal-level noise, or a programmed
+   * chip of it) on an engine: onnxruntime by default, tfjs as the reference. The
+   * runner takes batches as Float32Arrays and is what studies and the CLI use.
+   *
+   * @example
+   * const runner = await model.runner({ kind: 'signal', noise: { kind: 'multiplicative', sigma: 0.4 } });
+   * const logits = await runner.run(images, { seed: 1, sampleOffset: 0 });
+   * await runner.dispose();
+   */
+  runner(execution: Execution, options: EngineOptions = {}): Promise<ModelRunner> {
+    return createRunner(this, execution, options);
   }
 
   /**
@@ -198,6 +260,7 @@ export class CompiledModel {
   }
 
   dispose(): void {
+    releaseSharedSessions(this);
     this.deviceExecutor.dispose();
     if (this.signalExecutor !== this.deviceExecutor) this.signalExecutor.dispose();
   }

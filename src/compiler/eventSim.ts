@@ -158,7 +158,7 @@ function checkInput(input: EventSimInput, mode: ScheduleMode): Required<EventSim
   if (mode !== 'pipelined' && mode !== 'sequential' && mode !== 'parallel') {
     throw new ConfigError('mode', mode, 'one of pipelined, sequential, parallel');
   }
-  return {
+  const checked = {
     stageTimesNs: input.stageTimesNs,
     votes: checkPositiveInteger('votes', input.votes),
     energyPerInferencePicojoules: checkPositiveFinite(
@@ -168,7 +168,22 @@ function checkInput(input: EventSimInput, mode: ScheduleMode): Required<EventSim
     ),
     decisions: input.decisions === undefined ? 1 : checkPositiveInteger('decisions', input.decisions),
   };
+  // One event per stage per vote, and one record per vote: bound the work before any allocation.
+  const events = checked.stageTimesNs.length * checked.votes * checked.decisions;
+  if (events > MAX_SIMULATED_EVENTS) {
+    throw new ConfigError(
+      'stages × votes × decisions',
+      events,
+      `at most ${MAX_SIMULATED_EVENTS} stage events for the event simulation ` +
+        `(${checked.stageTimesNs.length} stages × ${checked.votes} votes × ${checked.decisions} decisions); ` +
+        'the closed forms of scheduler.ts give the same figures for any size',
+    );
+  }
+  return checked;
 }
+
+/** Most stage-finish events {@link simulateSchedule} will process (stages × votes × decisions). */
+export const MAX_SIMULATED_EVENTS = 10_000_000;
 
 function buildLines(mode: ScheduleMode, stageCount: number, votes: number, decisions: number): Line[] {
   const newLine = (queue: Item[], maxInFlight: number): Line => ({

@@ -3,7 +3,7 @@
  * list (jax's `eval_jaxpr`), one kernel per op kind in the {@link KERNELS} table.
  *
  * Analog nodes never multiply by their weights directly: every matrix product of
- * a dense, conv2d (im2col) or lstm (per step) node goes through `hooks.mvm`, whose
+ * a dense, conv2d (im2col), lstm or gru (per step) node goes through `hooks.mvm`, whose
  * default is the exact product. A crossbar model replaces that hook. Only when no
  * `mvm` hook is given (ideal execution) does a conv2d use tfjs's fused convolution,
  * which computes the same product without materialising im2col patches (about 7×
@@ -18,21 +18,30 @@ import { applySignalNoise, type SignalNoise } from '../crossbar/noise/signalNois
 import type { AnalogNode, Graph, Node, NodeOf } from './ir/graph';
 import { isAnalog } from './ir/graph';
 import { mvmGroupCount, mvmMatrix } from './ir/mvmMatrix';
-import type { ConstTensor, OpKind } from './ir/ops';
+import type { ConstTensor, GateActivation, OpKind } from './ir/ops';
 import { explicitPadding, formatShape } from './ir/shapes';
 
 /** Where in a node an MVM happens. */
 export interface MvmSite {
-  /** Conv group index (0 for ungrouped convs, dense and lstm). */
+  /** Matrix index: conv group, GRU matrix (see `GruAttrs`); 0 for ungrouped convs, dense and lstm. */
   readonly group: number;
-  /** LSTM time step (0 for dense and conv2d). */
+  /** Recurrent step, in the order the steps are processed (0 for dense and conv2d). */
   readonly step: number;
   /**
-   * Batch chunk of a large convolution (0 otherwise): im2col of a big batch is cut
-   * into chunks of samples so no patch matrix exceeds {@link IM2COL_BUDGET}; a noisy
-   * hook must draw independent noise per chunk.
+   * The first sample (index within the batch) whose rows `x` starts with: im2col of
+   * a big batch is cut into chunks of samples so no patch matrix exceeds
+   * {@link IM2COL_BUDGET}. A noisy hook keys its draws by sample (see
+   * `fillSampleKeyedNormals`), so chunking never changes them.
    */
-  readonly chunk: number;
+  readonly sampleStart: number;
+  /** Rows of `x` per sample: a convolution's output positions, a sequence's steps, or 1. */
+  readonly positions: number;
+  /**
+   * Whether the site's canonical noise order within a sample is channels-first
+   * (`[fanOut, positions]`: convolutions, as the onnxruntime engine holds images)
+   * rather than row order (`[positions, fanOut]`).
+   */
+  readonly channelsFirst: boolean;
   /**
    * The node's exact `[rows, cols]` matrix for this group (see `mvmMatrix`), cached
    * by the executor; a hook may use it (e.g. exact product + signal-level noise).
@@ -51,6 +60,14 @@ export type MvmHook = (node: AnalogNode, x: tf.Tensor2D, site: MvmSite) => tf.Te
 /** Applies a noise node to its input `y`; returns a tensor of the same shape. */
 export type NoiseHook = (node: NodeOf<'noise'>, y: tf.Tensor) => tf.Tensor;
 
+/**
+ * Whether a value of this rank is held channels-first by the onnxruntime engine, so
+ * that noise drawn on it is in channels-first order per sample (images: rank 4).
+ */
+export function channelsFirstRank(rank: number): boolean {
+  return rank === 4;
+}
+
 /** Replaceable parts of execution. Every field is optional. */
 export interface ExecutorHooks {
   /** Analog MVM; default: the exact product `x · site.matrix`. */
@@ -62,6 +79,18 @@ export interface ExecutorHooks {
   readonly noise?: NoiseHook;
   /** Stream for the default noise hook (required if the graph has noise nodes and no `noise` hook). */
   readonly rng?: Rng;
+  /**
+   * Largest im2col patch matrix built at once, in elements (default
+   * {@link IM2COL_BUDGET}); larger batches are cut into chunks of samples.
+   */
+  readonly im2colBudget?: number;
+  /**
+   * Applied to a convolution's output (NHWC, before its bias) computed by tfjs's fused
+   * convolution, which then runs even though an `mvm` hook is given: output-level
+   * noise without im2col patches (the signal-level mode). Convolutions tfjs cannot
+   * fuse still go through `mvm`.
+   */
+  readonly convOutput?: (node: NodeOf<'conv2d'>, y: tf.Tensor4D) => tf.Tensor4D;
 }
 
 /** The exact product: the default MVM. */
@@ -72,13 +101,15 @@ export const NOISE_OFF: NoiseHook = (_node, y) => y;
 
 /**
  * The paper's signal-level noise (Eq. 2 and 3) drawn from `rng.fold(node.name)`:
- * multiplicative `y ⊙ (1 + σε)` or additive `y + σε`, ε ~ N(0,1) per element. The
- * draw depends only on `rng` and the node's name, so pass a fresh stream per run
- * (e.g. `root.fold('run').fold(i)`) to get independent noise across runs. With `override`,
- * every noise node takes that kind and σ instead of its own (the signal-level mode).
+ * multiplicative `y ⊙ (1 + σε)` or additive `y + σε`, ε ~ N(0,1) per element, keyed
+ * by sample (the batch's first sample is `sampleOffset`). The draw depends only on
+ * `rng`, the node's name and the sample index, so pass a fresh stream per run to get
+ * independent noise across runs. With `override`, every noise node takes that kind
+ * and σ instead of its own (the signal-level mode).
  */
-export function signalNoiseHook(rng: Rng, override?: SignalNoise): NoiseHook {
-  return (node, y) => applySignalNoise(y, override ?? node.attrs, rng.fold(node.name));
+export function signalNoiseHook(rng: Rng, override?: SignalNoise, sampleOffset = 0): NoiseHook {
+  return (node, y) =>
+    applySignalNoise(y, override ?? node.attrs, rng.fold(node.name), sampleOffset, y.shape[0], channelsFirstRank(y.rank));
 }
 
 /** Per-node constant tensors, created once per executor. */
@@ -90,14 +121,18 @@ interface NodeConstants {
   scale?: tf.Tensor;
   shift?: tf.Tensor;
   constant?: tf.Tensor;
+  /** A GRU's candidate recurrent bias (resetAfter). */
+  recurrentBias?: tf.Tensor;
 }
 
 interface KernelContext {
   readonly constants: NodeConstants;
   /** True when no MVM hook was given, so analog products may use fused tfjs ops. */
   readonly exact: boolean;
+  readonly im2colBudget: number;
+  readonly convOutput?: (node: NodeOf<'conv2d'>, y: tf.Tensor4D) => tf.Tensor4D;
   input(name: string): tf.Tensor;
-  mvm(node: AnalogNode, x: tf.Tensor2D, group: number, step: number, chunk?: number): tf.Tensor2D;
+  mvm(node: AnalogNode, x: tf.Tensor2D, group: number, step: number, layout?: Partial<Pick<MvmSite, 'sampleStart' | 'positions' | 'channelsFirst'>>): tf.Tensor2D;
   noise(node: NodeOf<'noise'>, y: tf.Tensor): tf.Tensor;
 }
 
@@ -129,8 +164,8 @@ function convOutputSize(
 }
 
 /**
- * im2col: `[N, H, W, C]` → `[N·oh·ow, kh·kw·C]`, column `(i·kw + j)·C + c`, by one
- * strided slice per kernel position and a concat: memory traffic only, no
+ * im2col: `[N, H, W, C]` → `[N·oh·ow, kh·kw·C]`, column `(c·kh + i)·kw + j`
+ * (channel-major, the row order of `mvmMatrix`): memory traffic only, no
  * arithmetic, and any stride, dilation and asymmetric padding.
  */
 export function im2col(
@@ -147,29 +182,30 @@ export function im2col(
   const [pt, pb, pl, pr] = padding;
   const [outH, outW] = convOutputSize(h, w, window, strides, dilations, padding);
   const rows = n * outH * outW;
-  if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt + pb + pl + pr === 0) {
+  if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt + pb + pl + pr === 0 && dh === 1 && dw === 1) {
     return { patches: tf.reshape(x, [rows, c]), outH, outW };
   }
-  // Pure data movement, done in JS with TypedArray copies of whole channel vectors:
-  // on tfjs-wasm, strided slices + concat (or one gather) took over half of a
-  // noisy CNN-6 run; padded positions stay zero.
+  // Pure data movement in JS (on tfjs-wasm, strided slices + concat took over half
+  // of a noisy CNN-6 run); padded positions stay zero.
   const src = x.dataSync() as Float32Array;
-  const width = kh * kw * c;
+  const khw = kh * kw;
+  const width = khw * c;
   const out = new Float32Array(rows * width);
   let r = 0;
   for (let b = 0; b < n; b++) {
     const base = b * h * w * c;
     for (let oy = 0; oy < outH; oy++) {
       for (let ox = 0; ox < outW; ox++, r++) {
-        let col = r * width;
+        const row = r * width;
         for (let i = 0; i < kh; i++) {
           const y = oy * sh + i * dh - pt;
-          for (let j = 0; j < kw; j++, col += c) {
+          if (y < 0 || y >= h) continue;
+          for (let j = 0; j < kw; j++) {
             const xx = ox * sw + j * dw - pl;
-            if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+            if (xx < 0 || xx >= w) continue;
             const at = base + (y * w + xx) * c;
-            if (c === 1) out[col] = src[at];
-            else out.set(src.subarray(at, at + c), col);
+            const col = row + i * kw + j;
+            for (let ch = 0; ch < c; ch++) out[col + ch * khw] = src[at + ch];
           }
         }
       }
@@ -207,13 +243,30 @@ function softmaxOnAxis(x: tf.Tensor, axis: number): tf.Tensor {
   return tf.div(e, tf.sum(e, axis, true));
 }
 
+/** A recurrent layer's gate activation (see `GateActivation`). */
+function gateActivation(kind: GateActivation | undefined): (x: tf.Tensor) => tf.Tensor {
+  // tfjs's hardSigmoid: clip(0.2·x + 0.5, 0, 1), in that order of operations.
+  if (kind === 'hardSigmoid') return (x) => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1);
+  return (x) => tf.sigmoid(x);
+}
+
+/** `y = x ∘ c` (or `c ∘ x`) for a binary op with a constant, else `x ∘ y` of two activations. */
+function binary(op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, node: NodeOf<'mul' | 'sub' | 'div'>, inputs: tf.Tensor[], ctx: KernelContext): tf.Tensor {
+  if (inputs.length === 2) return op(inputs[0], inputs[1]);
+  const c = ctx.constants.constant!;
+  return node.attrs.constantFirst ? op(c, inputs[0]) : op(inputs[0], c);
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
 /** One kernel per op kind; tsc proves every kind has one. */
 const KERNELS = {
   input: (node, _inputs, ctx) => ctx.input(node.name),
   dense: (node, [x], ctx) => {
     const [fanIn, fanOut] = node.attrs.weights.shape;
     const x2d = tf.reshape(x, [-1, fanIn]) as tf.Tensor2D;
-    const y = withBias(ctx.mvm(node, x2d, 0, 0), ctx.constants.bias);
+    const positions = x2d.shape[0] / (x.shape[0] || 1);
+    const y = withBias(ctx.mvm(node, x2d, 0, 0, { positions }), ctx.constants.bias);
     return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), fanOut]);
   },
   conv2d: (node, [x], ctx) => {
@@ -223,33 +276,31 @@ const KERNELS = {
     const [n, h, w] = x4.shape;
     const pads = explicitPadding(padding, h, w, [kh, kw], strides, dilations);
     const filter = ctx.constants.filter;
-    if (ctx.exact && filter) {
-      // Ideal execution: the same product as im2col + MVM, by tfjs's fused convolution.
+    if ((ctx.exact || ctx.convOutput) && filter) {
+      // The same product as im2col + MVM, by tfjs's fused convolution.
       const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]];
       const s: [number, number] = [strides[0], strides[1]];
       const d: [number, number] = [dilations[0], dilations[1]];
       const y = groups === 1 ? tf.conv2d(x4, filter, s, pad, 'NHWC', d) : tf.depthwiseConv2d(x4, filter, s, pad, 'NHWC', d);
-      return withBias(y, ctx.constants.bias);
+      return withBias(ctx.convOutput ? ctx.convOutput(node, y) : y, ctx.constants.bias);
     }
     // Cut the batch so each patch matrix stays within budget: tfjs-wasm fails with
     // "memory access out of bounds" once its heap nears 2 GB (DenseNet-100, batch 32).
     const [outH, outW] = convOutputSize(h, w, [kh, kw], strides, dilations, pads);
     const perSample = outH * outW * kh * kw * cInG * groups;
-    const chunk = Math.max(1, Math.min(n, Math.floor(IM2COL_BUDGET / perSample)));
+    const chunk = Math.max(1, Math.min(n, Math.floor(ctx.im2colBudget / perSample)));
     const parts: tf.Tensor[] = [];
-    for (let start = 0, k = 0; start < n; start += chunk, k++) {
+    for (let start = 0; start < n; start += chunk) {
       const size = Math.min(chunk, n - start);
-      const chunkIndex = k;
+      const layout = { sampleStart: start, positions: outH * outW, channelsFirst: true };
       parts.push(
         tf.tidy(() => {
           const xs = size === n ? x4 : tf.slice(x4, [start, 0, 0, 0], [size, -1, -1, -1]);
           const { patches } = im2col(xs, [kh, kw], strides, dilations, pads);
-          if (groups === 1) return ctx.mvm(node, patches, 0, 0, chunkIndex);
-          // Columns are (position, channel); regroup to (group, position, channel-in-group).
-          const rows = patches.shape[0];
-          const byGroup = tf.transpose(tf.reshape(patches, [rows, kh * kw, groups, cInG]), [2, 0, 1, 3]);
-          const perGroup = tf.unstack(tf.reshape(byGroup, [groups, rows, kh * kw * cInG]));
-          return tf.concat(perGroup.map((p, g) => ctx.mvm(node, p as tf.Tensor2D, g, 0, chunkIndex)), 1);
+          if (groups === 1) return ctx.mvm(node, patches, 0, 0, layout);
+          // Columns are channel-major, so group g's columns are one contiguous range.
+          const perGroup = tf.split(patches, groups, 1) as tf.Tensor2D[];
+          return tf.concat(perGroup.map((p, g) => ctx.mvm(node, p, g, 0, layout)), 1);
         }),
       );
     }
@@ -282,29 +333,69 @@ const KERNELS = {
   reshape: (node, [x]) => tf.reshape(x, [x.shape[0], ...node.attrs.shape]),
   transpose: (node, [x]) => tf.transpose(x, [...node.attrs.perm]),
   lstm: (node, [x], ctx) => {
-    const { units, returnSequences } = node.attrs;
+    const { units, returnSequences, reverse } = node.attrs;
     const [n, steps] = x.shape;
     const bias = ctx.constants.bias!;
+    const gate = gateActivation(node.attrs.recurrentActivation);
     let h = tf.zeros([n, units]) as tf.Tensor2D;
     let c = tf.zeros([n, units]) as tf.Tensor2D;
     const xs = tf.unstack(x, 1) as tf.Tensor2D[];
-    const hs: tf.Tensor2D[] = [];
-    for (let t = 0; t < steps; t++) {
+    // hs[t]: the state after reading x_t (aligned with the input when reversed).
+    const hs: tf.Tensor2D[] = new Array<tf.Tensor2D>(steps);
+    for (let k = 0; k < steps; k++) {
+      const t = reverse ? steps - 1 - k : k;
       const [hNext, cNext] = tf.tidy(() => {
         // Gate order i, f, c, o (see LstmAttrs).
-        const z = tf.add(ctx.mvm(node, tf.concat([xs[t], h], 1), 0, t), bias);
+        const z = tf.add(ctx.mvm(node, tf.concat([xs[t], h], 1), 0, k), bias);
         const [zi, zf, zc, zo] = tf.split(z, 4, 1);
-        const cn = tf.add(tf.mul(tf.sigmoid(zf), c), tf.mul(tf.sigmoid(zi), tf.tanh(zc)));
-        return [tf.mul(tf.sigmoid(zo), tf.tanh(cn)), cn] as tf.Tensor2D[];
+        const cn = tf.add(tf.mul(gate(zf), c), tf.mul(gate(zi), tf.tanh(zc)));
+        return [tf.mul(gate(zo), tf.tanh(cn)), cn] as tf.Tensor2D[];
       });
       c.dispose();
       if (!returnSequences) h.dispose();
       xs[t].dispose();
       h = hNext;
       c = cNext;
-      hs.push(h);
+      hs[t] = h;
     }
     c.dispose();
+    if (!returnSequences) return h;
+    const out = tf.stack(hs, 1);
+    hs.forEach((s) => s.dispose());
+    return out;
+  },
+  gru: (node, [x], ctx) => {
+    const { units, returnSequences, reverse, resetAfter } = node.attrs;
+    const [n, steps] = x.shape;
+    const gate = gateActivation(node.attrs.recurrentActivation);
+    const [biasZr, biasN] = tf.split(ctx.constants.bias!, [2 * units, units]);
+    const recurrentBias = ctx.constants.recurrentBias;
+    let h = tf.zeros([n, units]) as tf.Tensor2D;
+    const xs = tf.unstack(x, 1) as tf.Tensor2D[];
+    const hs: tf.Tensor2D[] = new Array<tf.Tensor2D>(steps);
+    for (let k = 0; k < steps; k++) {
+      const t = reverse ? steps - 1 - k : k;
+      const hNext = tf.tidy(() => {
+        // Gate order z, r, n; the three matrices of GruAttrs.
+        const zr = gate(tf.add(ctx.mvm(node, tf.concat([xs[t], h], 1), 0, k), biasZr));
+        const [z, r] = tf.split(zr, 2, 1);
+        const xn = tf.add(ctx.mvm(node, xs[t], 1, k), biasN);
+        let hn: tf.Tensor;
+        if (resetAfter) {
+          const rh = ctx.mvm(node, h, 2, k);
+          hn = tf.mul(r, recurrentBias ? tf.add(rh, recurrentBias) : rh);
+        } else {
+          hn = ctx.mvm(node, tf.mul(r, h) as tf.Tensor2D, 2, k);
+        }
+        const cand = tf.tanh(tf.add(xn, hn));
+        // (1 − z) ⊙ n + z ⊙ h
+        return tf.add(cand, tf.mul(z, tf.sub(h, cand))) as tf.Tensor2D;
+      });
+      if (!returnSequences) h.dispose();
+      xs[t].dispose();
+      h = hNext;
+      hs[t] = h;
+    }
     if (!returnSequences) return h;
     const out = tf.stack(hs, 1);
     hs.forEach((s) => s.dispose());
@@ -320,6 +411,47 @@ const KERNELS = {
   },
   noise: (node, [x], ctx) => ctx.noise(node, x),
   identity: (_node, [x]) => tf.clone(x),
+  layerNorm: (node, [x], ctx) => {
+    const axes = Array.from({ length: x.rank - node.attrs.axis }, (_, i) => node.attrs.axis + i);
+    const centred = tf.sub(x, tf.mean(x, axes, true));
+    const variance = tf.mean(tf.square(centred), axes, true);
+    const normed = tf.div(centred, tf.sqrt(tf.add(variance, node.attrs.epsilon)));
+    const scaled = tf.mul(normed, ctx.constants.scale!);
+    return ctx.constants.shift ? tf.add(scaled, ctx.constants.shift) : scaled;
+  },
+  mul: (node, inputs, ctx) => binary(tf.mul, node, inputs, ctx),
+  sub: (node, inputs, ctx) => binary(tf.sub, node, inputs, ctx),
+  div: (node, inputs, ctx) => binary(tf.div, node, inputs, ctx),
+  pow: (node, [x]) => (node.attrs.exponent === 2 ? tf.square(x) : tf.pow(x, tf.scalar(node.attrs.exponent))),
+  sqrt: (_node, [x]) => tf.sqrt(x),
+  erf: (_node, [x]) => tf.erf(x),
+  clip: (node, [x]) => {
+    const { min, max } = node.attrs;
+    const lo = min === undefined ? x : tf.maximum(x, min);
+    return max === undefined ? tf.clone(lo) : tf.minimum(lo, max);
+  },
+  gelu: (node, [x]) => {
+    const inner =
+      node.attrs.approximate === 'tanh'
+        ? tf.tanh(tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), SQRT_2_OVER_PI))
+        : tf.erf(tf.mul(x, Math.SQRT1_2));
+    return tf.mul(tf.mul(x, tf.add(inner, 1)), 0.5);
+  },
+  hardSigmoid: (node, [x]) => tf.clipByValue(tf.add(tf.mul(x, node.attrs.alpha), node.attrs.beta), 0, 1),
+  reduce: (node, [x]) => {
+    const { kind, axes, keepDims } = node.attrs;
+    const ax = [...axes];
+    if (kind === 'mean') return tf.mean(x, ax, keepDims);
+    if (kind === 'sum') return tf.sum(x, ax, keepDims);
+    return kind === 'max' ? tf.max(x, ax, keepDims) : tf.min(x, ax, keepDims);
+  },
+  slice: (node, [x]) => {
+    const begin = new Array<number>(x.rank).fill(0);
+    const size = new Array<number>(x.rank).fill(-1);
+    begin[node.attrs.axis] = node.attrs.start;
+    size[node.attrs.axis] = node.attrs.end - node.attrs.start;
+    return tf.slice(x, begin, size);
+  },
 } satisfies { [K in OpKind]: Kernel<K> };
 
 /**
@@ -346,6 +478,7 @@ function buildConstants(node: Node): NodeConstants {
     }
     if (node.attrs.bias) out.bias = constTensor(node.attrs.bias);
     if (node.op === 'conv2d') out.filter = fusedFilter(node);
+    if (node.op === 'gru' && node.attrs.recurrentBias) out.recurrentBias = constTensor(node.attrs.recurrentBias);
   } else if (node.op === 'batchNorm') {
     const { gamma, beta, mean, variance, epsilon } = node.attrs;
     const c = gamma.data.length;
@@ -359,8 +492,11 @@ function buildConstants(node: Node): NodeConstants {
     }
     out.scale = tf.tensor1d(scale);
     out.shift = tf.tensor1d(shift);
-  } else if (node.op === 'add' && node.attrs.constant) {
+  } else if ((node.op === 'add' || node.op === 'mul' || node.op === 'sub' || node.op === 'div') && node.attrs.constant) {
     out.constant = constTensor(node.attrs.constant);
+  } else if (node.op === 'layerNorm') {
+    out.scale = constTensor(node.attrs.gamma);
+    if (node.attrs.beta) out.shift = constTensor(node.attrs.beta);
   }
   return out;
 }
@@ -409,9 +545,10 @@ export class GraphExecutor {
       const callerTensors = new Set([...bound.values()].map((t) => t.id));
       const ctxBase = {
         input: (name: string) => bound.get(name)!,
-        mvm: (node: AnalogNode, x: tf.Tensor2D, group: number, step: number, chunk = 0) => {
+        mvm: (node: AnalogNode, x: tf.Tensor2D, group: number, step: number, layout: Partial<Pick<MvmSite, 'sampleStart' | 'positions' | 'channelsFirst'>> = {}) => {
           const matrix = this.constants.get(node.name)!.matrices![group];
-          const y = mvmHook(node, x, { group, step, chunk, matrix });
+          const site: MvmSite = { group, step, sampleStart: layout.sampleStart ?? 0, positions: layout.positions ?? 1, channelsFirst: layout.channelsFirst ?? false, matrix };
+          const y = mvmHook(node, x, site);
           const expected = matrix.shape[1];
           if (y.rank !== 2 || y.shape[0] !== x.shape[0] || y.shape[1] !== expected) {
             throw new ShapeError(
@@ -433,7 +570,13 @@ export class GraphExecutor {
       };
       this.graph.nodes.forEach((node, index) => {
         const args = node.inputs.map((i) => env.get(i)!);
-        const ctx: KernelContext = { ...ctxBase, exact: hooks.mvm === undefined, constants: this.constants.get(node.name) ?? {} };
+        const ctx: KernelContext = {
+          ...ctxBase,
+          exact: hooks.mvm === undefined,
+          im2colBudget: hooks.im2colBudget ?? IM2COL_BUDGET,
+          convOutput: hooks.convOutput,
+          constants: this.constants.get(node.name) ?? {},
+        };
         const kernel = KERNELS[node.op] as Kernel<OpKind>;
         // A tidy per node frees its temporaries (im2col slices and patches) at once,
         // not when the whole graph ends: DenseNet-100 would otherwise hold gigabytes.
@@ -467,7 +610,7 @@ export class GraphExecutor {
     if (this.disposed) return;
     for (const c of this.constants.values()) {
       c.matrices?.forEach((m) => m.dispose());
-      for (const t of [c.bias, c.filter, c.scale, c.shift, c.constant]) t?.dispose();
+      for (const t of [c.bias, c.filter, c.scale, c.shift, c.constant, c.recurrentBias]) t?.dispose();
     }
     this.constants.clear();
     this.disposed = true;

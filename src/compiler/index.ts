@@ -9,7 +9,8 @@ export type { ExecutorHooks, ExecutorInputs, MvmHook, MvmSite, NoiseHook } from 
 export { GraphExecutor, NOISE_OFF, execute, exactMvm, im2col, signalNoiseHook } from './executor';
 export { compile, CompiledModel, IDEAL_CHIP } from './compile';
 export type { CompileOptions, FoldBatchNormMode, ModelSource, RunOptions } from './compile';
-export { ProgrammedChip, loadProgrammedChip, modelFingerprint, CHIP_FILE_VERSION } from './programmedChip';
+export { ProgrammedChip } from './programmedChip';
+export { loadProgrammedChip, saveProgrammedChip, exportTileMaps, modelFingerprint, CHIP_FILE_VERSION } from './chipFile';
 export { planChip } from './chipPlan';
 export type { ChipPlan, LayerPlan, MatrixPlan, LayerOverrides, RawChipConfig } from './chipPlan';
 export type { CompileReport, LayerReport } from './report';

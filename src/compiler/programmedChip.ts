@@ -1,62 +1,18 @@
 /**
- * A programmed chip: one static draw of every analog layer's conductances. It runs
- * batches with fresh dynamic noise, saves and loads (versioned, checksummed), and
- * exports its per-tile conductance maps.
+ * A programmed chip: one static draw of every analog layer's conductances, as plain
+ * data (per layer, `ProgrammedLayer`s), plus the compiled model it was drawn for.
+ * Runs take fresh dynamic noise per seed; files and tile maps are in `chipFile.ts`.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import { createHash } from 'crypto';
 import type * as tf from '@tensorflow/tfjs';
-import { ConfigError, DataError } from '../errors';
 import type { ProgrammedLayer, MvmStats } from '../crossbar/programmedLayer';
-import { layerFromConductances } from '../crossbar/programmedLayer';
-import { validateChipSpec } from '../crossbar/chipSpec';
+import { emptyMvmStats, addMvmStats } from '../crossbar/analogMvm';
 import { GraphExecutor, NOISE_OFF, type ExecutorInputs } from './executor';
 import { substituteMatrices } from './passes/substituteMatrices';
 import type { CompiledModel, RunOptions } from './compile';
-import { encodeNpyFloat32 } from './npy';
-import { toRng } from './runSeed';
+import { sampleOffsetOf, toRng } from './runSeed';
+import { exportTileMaps, saveProgrammedChip } from './chipFile';
 
-export const CHIP_FILE_MAGIC = 'OHMICHIP';
-export const CHIP_FILE_VERSION = 1;
-
-interface StoredMatrix {
-  node: string;
-  group: number;
-  fanIn: number;
-  fanOut: number;
-  chip: unknown;
-  driftGain: number;
-  programming: { cells: number; clippedCells: number; stuckCells: number };
-  /** Byte offsets in the payload of gPlus, gMinus, targetPlus, targetMinus (f32) and weightPerMicroSiemens (f64). */
-  offsets: number[];
-}
-
-interface ChipFileHeader {
-  format: 'ohmic-programmed-chip';
-  version: number;
-  seed: number | string;
-  modelFingerprint: string;
-  payloadSha256: string;
-  matrices: StoredMatrix[];
-}
-
-/** sha256 over node names, shapes and weights of the analog nodes: what a chip file must match. */
-export function modelFingerprint(model: CompiledModel): string {
-  const h = createHash('sha256');
-  for (const layer of model.plan.layers) {
-    for (const m of layer.matrices) h.update(`${m.node}/${m.group}/${m.fanIn}x${m.fanOut};`);
-  }
-  for (const node of model.graph.nodes) {
-    for (const value of Object.values(node.attrs as object)) {
-      if (value && typeof value === 'object' && (value as { data?: unknown }).data instanceof Float32Array) {
-        const d = (value as { data: Float32Array }).data;
-        h.update(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
-      }
-    }
-  }
-  return h.digest('hex');
-}
+export { CHIP_FILE_MAGIC, CHIP_FILE_VERSION, loadProgrammedChip, modelFingerprint } from './chipFile';
 
 export class ProgrammedChip {
   /** Executor over the programmed effective weights, when every MVM is linear and noise-free. */
@@ -70,13 +26,26 @@ export class ProgrammedChip {
     readonly seed: number | string,
   ) {}
 
-  /** Run a batch with fresh read and sensing noise drawn from `options.seed`. */
-  run(x: ExecutorInputs, options: RunOptions & { stats?: MvmStats }): tf.Tensor {
+  /**
+   * Run a batch with fresh read and sensing noise drawn from `options.seed`. `stats`
+   * accumulates every MVM's counts; `layerStats` the same per analog node (entries
+   * created as needed).
+   */
+  run(x: ExecutorInputs, options: RunOptions & { stats?: MvmStats; layerStats?: Record<string, MvmStats> }): tf.Tensor {
     // Ideal converters and no dynamic noise: the chip is the programmed weights, so the
     // executor's fused kernels give the same product faster (stats need the tiled path).
-    const linear = options.stats === undefined ? this.linear() : null;
+    const counting = options.stats !== undefined || options.layerStats !== undefined;
+    const linear = counting ? null : this.linear();
     if (linear) return linear.run(x, { noise: NOISE_OFF });
-    return this.model.runOnLayers(x, this.layers, toRng(options.seed).fold('run'), options.stats);
+    const { stats, layerStats } = options;
+    if (!layerStats) return this.model.runOnLayers(x, this.layers, toRng(options.seed).fold('run'), stats, sampleOffsetOf(options));
+    const fresh: Record<string, MvmStats> = {};
+    const y = this.model.runOnLayers(x, this.layers, toRng(options.seed).fold('run'), (node) => (fresh[node] ??= emptyMvmStats()), sampleOffsetOf(options));
+    for (const [node, s] of Object.entries(fresh)) {
+      addMvmStats((layerStats[node] ??= emptyMvmStats()), s);
+      if (stats) addMvmStats(stats, s);
+    }
+    return y;
   }
 
   private linear(): GraphExecutor | null {
@@ -84,7 +53,7 @@ export class ProgrammedChip {
       const all = [...this.layers.values()].flat();
       if (all.every((l) => l.effectiveWeights !== null)) {
         const matrices = new Map<string, Float32Array[]>();
-        for (const [node, ls] of this.layers) matrices.set(node, ls.map((l) => l.effectiveWeights!.dataSync() as Float32Array));
+        for (const [node, ls] of this.layers) matrices.set(node, ls.map((l) => l.effectiveWeights!));
         this.linearExecutor = new GraphExecutor(substituteMatrices(this.model.graph, matrices));
       } else {
         this.linearExecutor = null;
@@ -108,50 +77,9 @@ export class ProgrammedChip {
     return { cells, clippedCells, stuckCells };
   }
 
-  /** Write the chip (conductances, seed, per-layer configuration) atomically to `file`. */
+  /** Write the chip (conductances, seed, per-layer configuration) atomically to `file` (see `chipFile.ts`). */
   save(file: string): void {
-    const parts: Buffer[] = [];
-    let offset = 0;
-    const push = (a: Float32Array | Float64Array) => {
-      const b = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-      parts.push(b);
-      const at = offset;
-      offset += b.length;
-      return at;
-    };
-    const matrices: StoredMatrix[] = [];
-    for (const [node, ls] of this.layers) {
-      ls.forEach((l, group) => {
-        matrices.push({
-          node,
-          group,
-          fanIn: l.fanIn,
-          fanOut: l.fanOut,
-          chip: l.chip,
-          driftGain: l.driftGain,
-          programming: { ...l.programming },
-          offsets: [push(l.gPlus), push(l.gMinus), push(l.targetPlus), push(l.targetMinus), push(l.weightPerMicroSiemens)],
-        });
-      });
-    }
-    const payload = Buffer.concat(parts);
-    const header: ChipFileHeader = {
-      format: 'ohmic-programmed-chip',
-      version: CHIP_FILE_VERSION,
-      seed: this.seed,
-      modelFingerprint: modelFingerprint(this.model),
-      payloadSha256: createHash('sha256').update(payload).digest('hex'),
-      matrices,
-    };
-    const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
-    const prefix = Buffer.alloc(12);
-    prefix.write(CHIP_FILE_MAGIC, 0, 'latin1');
-    prefix.writeUInt32LE(headerBytes.length, 8);
-    // Pad so the payload's float64 arrays stay 8-byte aligned when read back.
-    const pad = Buffer.alloc((8 - ((12 + headerBytes.length) % 8)) % 8, 0x20);
-    const tmp = `${file}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, Buffer.concat([prefix, headerBytes, pad, payload]));
-    fs.renameSync(tmp, file);
+    saveProgrammedChip(this, file);
   }
 
   /**
@@ -159,99 +87,11 @@ export class ProgrammedChip {
    * or one JSON file, plus `tiles.json` with the placement. Returns the files written.
    */
   exportTileMaps(dir: string, format: 'npy' | 'json' = 'npy'): string[] {
-    if (format !== 'npy' && format !== 'json') throw new ConfigError('format', format, '"npy" or "json"');
-    fs.mkdirSync(dir, { recursive: true });
-    const written: string[] = [];
-    const index: unknown[] = [];
-    const json: Record<string, unknown> = {};
-    for (const plan of this.model.plan.layers) {
-      for (const m of plan.matrices) {
-        const layer = this.layers.get(m.node)![m.group];
-        m.grid.tiles.forEach((t, k) => {
-          const cut = (g: Float32Array) => {
-            const out = new Float32Array(t.rows * t.cols);
-            for (let i = 0; i < t.rows; i++) {
-              out.set(g.subarray((t.row0 + i) * m.fanOut + t.col0, (t.row0 + i) * m.fanOut + t.col0 + t.cols), i * t.cols);
-            }
-            return out;
-          };
-          const base = `${m.node.replace(/[^A-Za-z0-9_.-]/g, '_')}.g${m.group}.t${k}`;
-          index.push({ node: m.node, group: m.group, tile: k, chipTile: m.firstTile + k, ...t, files: format === 'npy' ? [`${base}.gplus.npy`, `${base}.gminus.npy`] : [base] });
-          if (format === 'npy') {
-            for (const [suffix, g] of [['gplus', layer.gPlus], ['gminus', layer.gMinus]] as const) {
-              const f = path.join(dir, `${base}.${suffix}.npy`);
-              fs.writeFileSync(f, encodeNpyFloat32(cut(g), [t.rows, t.cols]));
-              written.push(f);
-            }
-          } else {
-            json[base] = { shape: [t.rows, t.cols], gPlusMicroSiemens: Array.from(cut(layer.gPlus)), gMinusMicroSiemens: Array.from(cut(layer.gMinus)) };
-          }
-        });
-      }
-    }
-    if (format === 'json') {
-      const f = path.join(dir, 'tileMaps.json');
-      fs.writeFileSync(f, JSON.stringify(json));
-      written.push(f);
-    }
-    const f = path.join(dir, 'tiles.json');
-    fs.writeFileSync(f, JSON.stringify({ seed: this.seed, tiles: index }, null, 1));
-    written.push(f);
-    return written;
+    return exportTileMaps(this, dir, format);
   }
 
   dispose(): void {
     this.linearExecutor?.dispose();
     for (const ls of this.layers.values()) ls.forEach((l) => l.dispose());
   }
-}
-
-/** Load a chip saved by {@link ProgrammedChip.save} for `model` (which must be the same compiled model). */
-export function loadProgrammedChip(model: CompiledModel, file: string): ProgrammedChip {
-  if (!fs.existsSync(file)) throw new DataError(file, 'no such file');
-  const bytes = fs.readFileSync(file);
-  if (bytes.length < 12 || bytes.toString('latin1', 0, 8) !== CHIP_FILE_MAGIC) {
-    throw new DataError(file, `not an ohmic chip file (magic ${JSON.stringify(bytes.toString('latin1', 0, Math.min(8, bytes.length)))}, expected "${CHIP_FILE_MAGIC}")`);
-  }
-  const headerLength = bytes.readUInt32LE(8);
-  if (12 + headerLength > bytes.length) throw new DataError(file, `truncated: header of ${headerLength} bytes, file of ${bytes.length}`);
-  let header: ChipFileHeader;
-  try {
-    header = JSON.parse(bytes.toString('utf8', 12, 12 + headerLength)) as ChipFileHeader;
-  } catch (err) {
-    throw new DataError(file, `corrupt header (${(err as Error).message})`);
-  }
-  if (header.format !== 'ohmic-programmed-chip' || header.version !== CHIP_FILE_VERSION) {
-    throw new DataError(file, `format ${header.format} version ${header.version}; this ohmic reads ohmic-programmed-chip version ${CHIP_FILE_VERSION}`);
-  }
-  const start = 12 + headerLength + ((8 - ((12 + headerLength) % 8)) % 8);
-  const payload = bytes.subarray(start);
-  const sha = createHash('sha256').update(payload).digest('hex');
-  if (sha !== header.payloadSha256) throw new DataError(file, `payload checksum ${sha.slice(0, 12)}… does not match the header's ${String(header.payloadSha256).slice(0, 12)}… (corrupt or truncated)`);
-  const fingerprint = modelFingerprint(model);
-  if (header.modelFingerprint !== fingerprint) {
-    throw new DataError(file, `programmed for a different model or compile settings (fingerprint ${header.modelFingerprint.slice(0, 12)}…, this model ${fingerprint.slice(0, 12)}…)`);
-  }
-  const aligned = new Uint8Array(payload.length);
-  aligned.set(payload);
-  const f32 = (at: number, n: number) => new Float32Array(aligned.buffer, at, n).slice();
-  const layers = new Map<string, ProgrammedLayer[]>();
-  for (const m of header.matrices) {
-    const n = m.fanIn * m.fanOut;
-    const layer = layerFromConductances({
-      fanIn: m.fanIn,
-      fanOut: m.fanOut,
-      chip: validateChipSpec(m.chip, `${file}: ${m.node}.chip`),
-      gPlus: f32(m.offsets[0], n),
-      gMinus: f32(m.offsets[1], n),
-      targetPlus: f32(m.offsets[2], n),
-      targetMinus: f32(m.offsets[3], n),
-      weightPerMicroSiemens: new Float64Array(aligned.buffer, m.offsets[4], m.fanOut).slice(),
-      driftGain: m.driftGain,
-      programming: m.programming,
-    });
-    if (!layers.has(m.node)) layers.set(m.node, []);
-    layers.get(m.node)![m.group] = layer;
-  }
-  return new ProgrammedChip(model, layers, header.seed);
 }

@@ -7,3 +7,10 @@ export function toRng(seed: number | Rng, field = 'seed'): Rng {
   if (typeof seed !== 'number') throw new ConfigError(field, seed, 'an integer seed or an Rng');
   return Rng.fromSeed(seed);
 }
+
+/** The sample offset of a run (`RunOptions.sampleOffset`, default 0), validated. */
+export function sampleOffsetOf(options: { readonly sampleOffset?: number }): number {
+  const o = options.sampleOffset ?? 0;
+  if (!Number.isSafeInteger(o) || o < 0) throw new ConfigError('sampleOffset', o, 'a non-negative integer');
+  return o;
+}

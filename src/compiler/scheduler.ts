@@ -247,10 +247,20 @@ export function scheduleAll(input: ScheduleInput): ScheduleResult[] {
   return SCHEDULE_MODES.map((mode) => scheduleValid(valid, mode));
 }
 
+/**
+ * Most stages an equal-stage spec may have. The spec is expanded into one stage
+ * time per stage, so `stages = 4294967296` would be an allocation, not a network;
+ * real networks have tens to hundreds of analog layers.
+ */
+export const MAX_EQUAL_STAGES = 100_000;
+
 /** Checks an equal-stage spec; throws `ConfigError` naming the field. */
 export function validateEqualStageSpec(raw: unknown): EqualStageSpec {
   if (!isRecord(raw)) throw new ConfigError('equal-stage spec', raw, 'an object');
   const stages = positiveInteger('stages', raw.stages);
+  if (stages > MAX_EQUAL_STAGES) {
+    throw new ConfigError('stages', stages, `a positive integer <= ${MAX_EQUAL_STAGES} (analog stages of one network)`);
+  }
   const spec: EqualStageSpec = {
     stages,
     stageNs: positiveFinite('stageNs', raw.stageNs, 'ns'),

@@ -5,6 +5,7 @@
 import { ConfigError } from '../errors';
 import type { DeviceSpec } from './deviceSpec';
 import { deviceFromConfig } from './presets';
+import { parseQuantity, FIELD_UNITS } from '../units';
 
 export interface TileShape {
   /** Word lines (inputs) per tile. */
@@ -151,7 +152,9 @@ export function validateChipSpec(raw: unknown, prefix = 'chip'): ChipSpec {
     }
     mapping = { weightScale: ws };
   }
-  const readTimeSeconds = raw.readTimeSeconds ?? device.driftT0Seconds;
+  // A time with a unit ("1 h", "1 day") or a number of seconds.
+  const readTimeSeconds =
+    raw.readTimeSeconds === undefined ? device.driftT0Seconds : typeof raw.readTimeSeconds === 'string' ? parseQuantity(`${prefix}.readTimeSeconds`, raw.readTimeSeconds, FIELD_UNITS.Seconds) : raw.readTimeSeconds;
   if (typeof readTimeSeconds !== 'number' || !Number.isFinite(readTimeSeconds) || readTimeSeconds < device.driftT0Seconds) {
     throw new ConfigError(
       `${prefix}.readTimeSeconds`,

@@ -1,16 +1,25 @@
 /**
  * Time, energy and area of one layer's tiles, from the device's timing and energy
- * figures. Assumptions (stated because they decide the numbers):
+ * figures and the peripheral model (`peripherals.ts`). Assumptions (stated because
+ * they decide the numbers):
  * - inputs are applied as one amplitude-coded read pulse per MVM (not bit-serial);
  * - all tiles of a layer read concurrently; each tile's `cols` outputs share
  *   ceil(cols / columnsPerAdc) ADCs, each converting its columns one after another;
  * - a weight occupies two cells (G⁺ and G⁻); the differential current is formed
- *   before the ADC, so there is one conversion per weight column;
- * - cell read energy is V²·G·t per cell; the figure here is the worst case (every
- *   input at full scale); `MvmStats.cellEnergyPicojoules` gives the energy of real inputs.
+ *   before the ADC, so there is one conversion (and one sense sample) per weight
+ *   column per row block;
+ * - partial sums of row blocks are added digitally, then multiplied by the output gain.
+ *
+ * The energy here is the worst-case bound: every input at full scale (V = V_read on
+ * every word line, each driven) and every cell pair at its largest target,
+ * G⁺ + G⁻ = gMin + gMax. What real inputs cost is measured during a run
+ * (`MvmStats`: Σ V²·G·t of the real voltages and programmed conductances, and the
+ * counted drives, conversions and digital operations), priced by the same model
+ * (`energyOfEvents`).
  */
 import type { ChipSpec } from './chipSpec';
 import { tileGrid } from './tiling';
+import { energyOfEvents, sumBreakdown, tileArea, type Breakdown } from './peripherals';
 
 export interface LayerCost {
   readonly tiles: number;
@@ -20,18 +29,22 @@ export interface LayerCost {
   readonly adcs: number;
   /** Time of one MVM (the layer's pipeline stage time), ns. */
   readonly stageTimeNs: number;
-  /** Energy of one MVM of one input vector, worst case, pJ. */
+  /** Energy of one MVM of one input vector, worst case, pJ (the sum of `energyBreakdownPerMvmPicojoules`). */
   readonly energyPerMvmPicojoules: number;
   readonly cellEnergyPicojoules: number;
   readonly adcEnergyPicojoules: number;
   readonly dacEnergyPicojoules: number;
+  /** Worst-case energy of one MVM per component, pJ (no buffer: the plan adds the layer's). */
+  readonly energyBreakdownPerMvmPicojoules: Breakdown;
+  /** Area of the tiles and their periphery (no buffer), µm²: the sum of `areaBreakdownSquareMicrometers`. */
   readonly areaSquareMicrometers: number;
+  readonly areaBreakdownSquareMicrometers: Breakdown;
 }
 
 /**
  * Cost of one [fanIn × fanOut] layer on the chip.
  * @param meanConductanceMicroSiemens mean G over the layer's cells (for cell energy);
- *   defaults to the middle of the device window.
+ *   defaults to the middle of the device window (a pair's largest target sum / 2).
  */
 export function layerCost(fanIn: number, fanOut: number, chip: ChipSpec, meanConductanceMicroSiemens?: number): LayerCost {
   const d = chip.device;
@@ -46,19 +59,27 @@ export function layerCost(fanIn: number, fanOut: number, chip: ChipSpec, meanCon
   const usedCells = 2 * fanIn * fanOut;
   // µS · V² · ns = 1e-3 pJ
   const cellEnergyPicojoules = usedCells * gMean * d.readVoltageVolts ** 2 * d.readPulseNs * 1e-3;
-  const adcEnergyPicojoules = grid.rowBlocks * fanOut * d.adcEnergyPicojoules;
-  const dacEnergyPicojoules = fanIn * grid.colBlocks * d.dacEnergyPicojoules;
-  const areaSquareMicrometers = cells * d.cellAreaSquareMicrometers + adcs * d.adcAreaSquareMicrometers;
+  const energy = energyOfEvents(chip, grid.rowBlocks, {
+    cellEnergyPicojoules,
+    dacDrives: fanIn * grid.colBlocks,
+    adcConversions: grid.rowBlocks * fanOut,
+    digitalAdds: (grid.rowBlocks - 1) * fanOut,
+    digitalMultiplies: fanOut,
+    bufferBits: 0,
+  });
+  const area = tileArea(chip, tiles, grid.rowBlocks);
   return {
     tiles,
     cells,
     utilization: grid.utilization,
     adcs,
     stageTimeNs,
-    energyPerMvmPicojoules: cellEnergyPicojoules + adcEnergyPicojoules + dacEnergyPicojoules,
+    energyPerMvmPicojoules: sumBreakdown(energy),
     cellEnergyPicojoules,
-    adcEnergyPicojoules,
-    dacEnergyPicojoules,
-    areaSquareMicrometers,
+    adcEnergyPicojoules: energy.adc,
+    dacEnergyPicojoules: energy.dac,
+    energyBreakdownPerMvmPicojoules: energy,
+    areaSquareMicrometers: sumBreakdown(area),
+    areaBreakdownSquareMicrometers: area,
   };
 }

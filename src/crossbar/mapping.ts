@@ -7,6 +7,9 @@ import { ShapeError } from '../errors';
 import type { DeviceSpec } from './deviceSpec';
 import { conductanceLevels } from './deviceSpec';
 
+/** `Math` as a module-local: global lookups in per-cell loops are slow under jest's vm context (see rng.ts). */
+const math = Math;
+
 /** A weight matrix [fanIn × fanOut], row-major: row i feeds word line i. */
 export interface WeightMatrix {
   readonly data: Float32Array;
@@ -22,6 +25,9 @@ export interface ConductancePair {
   /**
    * Weight per µS of differential conductance, per output column (length fanOut;
    * all equal under a per-layer scale): W = (G⁺ − G⁻)·weightPerMicroSiemens[j].
+   * 0 for a column whose weights are all zero: it is left unprogrammed (both cells
+   * at gMin, no programming noise or drift) and its output is exactly zero, instead
+   * of read and sensing noise amplified by an arbitrary scale.
    */
   readonly weightPerMicroSiemens: Float64Array;
 }
@@ -35,40 +41,41 @@ export function checkWeightMatrix(w: WeightMatrix, name = 'weights'): void {
   }
   for (let i = 0; i < w.data.length; i++) {
     if (!Number.isFinite(w.data[i])) {
-      throw new ShapeError(`${name}: non-finite weight ${w.data[i]} at [${Math.floor(i / w.fanOut)}, ${i % w.fanOut}]`);
+      throw new ShapeError(`${name}: non-finite weight ${w.data[i]} at [${math.floor(i / w.fanOut)}, ${i % w.fanOut}]`);
     }
   }
 }
 
-/** Per-column (or per-layer, broadcast) max |W|; zero columns get 1 so they map to gMin. */
+/** Per-column (or per-layer, broadcast) max |W|; 0 where the column's weights are all zero. */
 function columnAbsMax(w: WeightMatrix, perColumn: boolean): Float64Array {
   const m = new Float64Array(w.fanOut);
   const d = w.data;
   for (let i = 0; i < w.fanIn; i++) {
     const row = i * w.fanOut;
     for (let j = 0; j < w.fanOut; j++) {
-      const a = Math.abs(d[row + j]);
+      const a = math.abs(d[row + j]);
       if (a > m[j]) m[j] = a;
     }
   }
   if (!perColumn) {
     let all = 0;
-    for (let j = 0; j < m.length; j++) all = Math.max(all, m[j]);
-    m.fill(all);
+    for (let j = 0; j < m.length; j++) all = math.max(all, m[j]);
+    // A layer scale for the programmed columns; an all-zero column keeps 0.
+    for (let j = 0; j < m.length; j++) if (m[j] > 0) m[j] = all;
   }
-  for (let j = 0; j < m.length; j++) if (m[j] === 0) m[j] = 1;
   return m;
 }
 
 /** Round a conductance to the nearest of `levels` evenly spaced values in [gMin, gMax]. */
 export function quantizeConductance(g: number, gMin: number, gMax: number, levels: number): number {
   const step = (gMax - gMin) / (levels - 1);
-  return gMin + Math.round((g - gMin) / step) * step;
+  return gMin + math.round((g - gMin) / step) * step;
 }
 
 /**
  * Map weights to target conductances. Positive weights go on G⁺ (G⁻ at gMin) and
- * negative on G⁻, so max |W| maps to the full window gMax − gMin.
+ * negative on G⁻, so max |W| maps to the full window gMax − gMin. An all-zero
+ * column maps to gMin on both cells with weight scale 0 (see ConductancePair).
  */
 export function weightsToConductances(
   w: WeightMatrix,
@@ -85,9 +92,9 @@ export function weightsToConductances(
   for (let i = 0; i < w.fanIn; i++) {
     const row = i * w.fanOut;
     for (let j = 0; j < w.fanOut; j++) {
-      const v = w.data[row + j] / absMax[j];
-      let gp = gMin + window * Math.max(v, 0);
-      let gm = gMin + window * Math.max(-v, 0);
+      const v = absMax[j] > 0 ? w.data[row + j] / absMax[j] : 0;
+      let gp = gMin + window * math.max(v, 0);
+      let gm = gMin + window * math.max(-v, 0);
       if (levels !== null) {
         gp = quantizeConductance(gp, gMin, gMax, levels);
         gm = quantizeConductance(gm, gMin, gMax, levels);

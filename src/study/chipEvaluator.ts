@@ -4,9 +4,9 @@
  * set. It returns accuracy per replicate seed and the chip's cost for that many
  * votes (latency, energy, power and tiles from the scheduler).
  *
- * Determinism: every draw comes from the point's stream. The test set runs in
- * batches of {@link EVAL_BATCH} with each batch's run stream folded by its index,
- * so results depend on the point and its seeds only, never on workers or shards.
+ * Determinism: every draw comes from the point's stream, keyed by sample index, so
+ * results depend on the point and its seeds only, never on the batch size
+ * ({@link EVAL_BATCH}), workers or shards.
  * The runs of V votes are the first V of V+1, so smaller V reuse larger V's runs
  * within one evaluator (a cache keyed by everything but V).
  */
@@ -17,6 +17,7 @@ import { ConfigError } from '../errors';
 import type { Rng } from '../rng';
 import { compile, IDEAL_CHIP, type CompiledModel } from '../compiler/compile';
 import type { ProgrammedChip } from '../compiler/programmedChip';
+import type { EngineName, ModelRunner } from '../compiler/engine/modelRunner';
 import type { Graph } from '../compiler/ir/graph';
 import { loadOnnxFile } from '../compiler/frontends/onnx';
 import { fromTfjsLayersModel } from '../compiler/frontends/tfjsLayers';
@@ -46,6 +47,8 @@ export interface ChipEvaluatorOptions {
    * and `cifar10-heldout`.
    */
   readonly dataDir?: string;
+  /** Inference engine (default onnxruntime; tfjs is the reference). */
+  readonly engine?: EngineName;
 }
 
 /**
@@ -56,7 +59,8 @@ export interface ChipEvaluatorOptions {
 export const CHIP_DATASETS = ['mnist', 'mnist-strokes', 'cifar10-heldout'] as const;
 
 interface TestSet {
-  readonly x: tf.Tensor;
+  /** Every sample, batch first, in the model's input layout. */
+  readonly x: Float32Array;
   readonly labels: Uint8Array;
   readonly classes: number;
 }
@@ -89,14 +93,15 @@ async function loadTestSet(dataset: StudyPoint['dataset'], dataDir: string | und
     const n = dataset.limit ?? test.count;
     if (n > test.count) throw new ConfigError('dataset.limit', n, `at most ${test.count} (the CIFAR-10 images held out from training)`);
     const per = test.shape.slice(1).reduce((a, b) => a * b, 1);
-    return { x: tf.tensor(test.x.subarray(0, n * per), [n, ...test.shape.slice(1)]), labels: test.y.subarray(0, n), classes: 10 };
+    return { x: test.x.subarray(0, n * per), labels: test.y.subarray(0, n), classes: 10 };
   }
   if (dataset.name === 'mnist-strokes') {
     const s = await loadLstmStrokes(strokesArchiveIn(dataDir ?? defaultDataDir()), 'test', dataset.limit ?? undefined);
-    return { x: tf.tensor3d(s.sequences, [s.count, LSTM_TIME_STEPS, 2]), labels: s.labels, classes: 10 };
+    if (s.sequences.length !== s.count * LSTM_TIME_STEPS * 2) throw new ConfigError('dataset', dataset.name, `${LSTM_TIME_STEPS}-step stroke sequences`);
+    return { x: s.sequences, labels: s.labels, classes: 10 };
   }
   const data = loadMnist(mnistDir(dataDir), 'test', dataset.limit === null ? {} : { limit: dataset.limit });
-  return { x: tf.tensor4d(data.images, [data.count, 28, 28, 1]), labels: data.labels, classes: 10 };
+  return { x: data.images, labels: data.labels, classes: 10 };
 }
 
 function chipFor(device: string): Record<string, unknown> {
@@ -136,18 +141,15 @@ export function validateChipPoint(point: Pick<StudyPoint, 'device' | 'noise' | '
   }
 }
 
-/** Logits of one run over the whole test set, batch by batch. */
-function runAll(test: TestSet, run: (x: tf.Tensor, batch: number) => tf.Tensor): Float32Array {
-  const n = test.labels.length;
-  const out = new Float32Array(n * test.classes);
-  for (let start = 0, b = 0; start < n; start += EVAL_BATCH, b++) {
-    const size = Math.min(EVAL_BATCH, n - start);
-    const xb = tf.slice(test.x, start, size);
-    const y = run(xb, b);
-    out.set(y.dataSync() as Float32Array, start * test.classes);
-    tf.dispose([xb, y]);
-  }
-  return out;
+/** Logits of one run over the whole test set, streamed in batches of {@link EVAL_BATCH}. */
+function runAll(test: TestSet, runner: ModelRunner, seed: Rng): Promise<Float32Array> {
+  return runner.runAll(test.x, { seed, batchSize: EVAL_BATCH });
+}
+
+async function releaseChip(c: { chip: ProgrammedChip; runner: ModelRunner } | null): Promise<void> {
+  if (!c) return;
+  await c.runner.dispose();
+  c.chip.dispose();
 }
 
 /** Factory called once per worker: keeps models, data and runs cached across points. */
@@ -157,6 +159,7 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
   const compiled = new Map<string, CompiledModel>();
   const tests = new Map<string, TestSet>();
   const runsCache = new Map<string, Float32Array[]>();
+  const engine = { engine: options.engine ?? 'onnxruntime' } as const;
 
   const testSet = async (point: StudyPoint): Promise<TestSet> => {
     const key = `${point.dataset.name}/${point.dataset.limit}`;
@@ -195,22 +198,28 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
       const runs = runsCache.get(key) ?? [];
       const streams = voteSeeds(root, point.semantics, point.votes);
       // `passes` programs one chip for all votes (same stream); `replicas` one per vote.
-      let chip: ProgrammedChip | null = null;
-      for (let v = runs.length; v < point.votes; v++) {
-        const s = streams[v];
-        if (isSignal) {
-          const noise = { kind: point.noise as 'multiplicative' | 'additive', sigma: point.sigma };
-          runs.push(runAll(test, (x, b) => model.runSignal(x, noise, { seed: s.run.fold(b) })));
-          continue;
+      let chip: { chip: ProgrammedChip; runner: ModelRunner } | null = null;
+      try {
+        for (let v = runs.length; v < point.votes; v++) {
+          const s = streams[v];
+          if (isSignal) {
+            const noise = { kind: point.noise as 'multiplicative' | 'additive', sigma: point.sigma };
+            // Signal runners share one session per model and noise kind.
+            const runner = await model.runner({ kind: 'signal', noise }, engine);
+            runs.push(await runAll(test, runner, s.run));
+            continue;
+          }
+          if (chip === null || chip.chip.seed !== s.program!.path) {
+            await releaseChip(chip);
+            chip = null;
+            const programmed = model.program(s.program!);
+            chip = { chip: programmed, runner: await model.runner({ kind: 'chip', chip: programmed }, engine) };
+          }
+          runs.push(await runAll(test, chip.runner, s.run));
         }
-        if (chip === null || chip.seed !== s.program!.path) {
-          chip?.dispose();
-          chip = model.program(s.program!);
-        }
-        const programmed = chip;
-        runs.push(runAll(test, (x, b) => programmed.run(x, { seed: s.run.fold(b) })));
+      } finally {
+        await releaseChip(chip);
       }
-      chip?.dispose();
       runsCache.set(key, runs);
       const decision = voteDecision(runs.slice(0, point.votes), { batch: test.labels.length, classes: test.classes });
       let correct = 0;
@@ -228,7 +237,7 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
         tiles: sched.tiles,
         areaSquareMicrometers: sched.areaSquareMicrometers ?? 0,
         scheduleMode: sched.mode,
-        backend: backendName(),
+        backend: engine.engine === 'tfjs' ? `tfjs-${backendName()}` : 'onnxruntime',
         examples: test.labels.length,
       },
     };

@@ -13,6 +13,13 @@ import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors';
 import { Rng } from '../rng';
 import { VOTING_SEMANTICS, type VotingSemantics } from '../models/voting';
+import type { NoiseSite } from '../compiler/hardware';
+import {
+  axisCombinationCount, canonicalJson, deviceRole, deviceVariants, validateAxes, validateDevices, validateNoiseSites,
+  type PointHardware, type StudyAxis,
+} from './studyHardware';
+
+export { SIGNAL_DEVICE, type PointHardware, type StudyAxis } from './studyHardware';
 
 /**
  * How noise enters a point:
@@ -38,8 +45,19 @@ export interface DatasetSelection {
 export interface StudyConfig {
   /** Model names (zoo names or files); the evaluator resolves them. */
   readonly models: readonly string[];
-  /** Device preset names, checked against the known list at validation. */
+  /**
+   * Device names: the known names given (presets, `signal`), chip file paths, or
+   * the names of inline entries (their `name`, else derived, e.g. `pcm`).
+   */
   readonly devices: readonly string[];
+  /** The hardware of devices that are not plain names (chip files, inline chips or signal entries), by name. */
+  readonly deviceHardware?: Readonly<Record<string, PointHardware>>;
+  /** Sweep axes over chip fields, expanded over every chip device (see studyHardware.ts). */
+  readonly axes?: readonly StudyAxis[];
+  /** Pair the axes value by value instead of taking their product. */
+  readonly zip?: boolean;
+  /** Noise sites of the signal-level device, expanded as an axis (`site`). */
+  readonly noiseSites?: readonly NoiseSite[];
   readonly noise: readonly NoiseKind[];
   /** Noise standard deviations σ (relative for multiplicative noise), each >= 0. */
   readonly sigmas: readonly number[];
@@ -64,9 +82,10 @@ export const STUDY_DEFAULTS = {
   seeds: [0] as readonly number[],
   rootSeed: 0,
   datasetLimit: null as number | null,
+  sigmas: [0] as readonly number[],
 } as const;
 
-const STUDY_FIELDS = ['models', 'devices', 'noise', 'sigmas', 'votes', 'semantics', 'seeds', 'dataset', 'rootSeed'];
+const STUDY_FIELDS = ['models', 'devices', 'axes', 'zip', 'noise', 'sigmas', 'noiseSites', 'votes', 'semantics', 'seeds', 'dataset', 'rootSeed'];
 
 /** The configuration of one grid point: everything its result depends on. */
 export interface PointConfig {
@@ -79,6 +98,14 @@ export interface PointConfig {
   /** Replicate seeds, ascending (they are a set: order does not change the point). */
   readonly seeds: readonly number[];
   readonly dataset: DatasetSelection;
+  /**
+   * The point's hardware beyond its device name (chip files and inline entries,
+   * axes applied, a noise site), as the study gives it; absent for a plain name.
+   * Part of the point's identity.
+   */
+  readonly hardware?: PointHardware;
+  /** The axis values (chip path, or `site`) that made this point's hardware, for reports. */
+  readonly axes?: Readonly<Record<string, unknown>>;
 }
 
 /** A point of an expanded grid. */
@@ -113,13 +140,16 @@ function validateList<T>(
     throw new ConfigError(field, value, `a non-empty list of ${describe}`);
   }
   const out: T[] = [];
+  // A map, not indexOf: a hostile list of a million entries must not take 10^12 steps.
+  const firstAt = new Map<T, number>();
   value.forEach((entry, i) => {
     const where = `${field}[${i}]`;
     const checked = check(entry, where);
-    const first = out.indexOf(checked);
-    if (first >= 0) {
+    const first = firstAt.get(checked);
+    if (first !== undefined) {
       throw new ConfigError(where, entry, `distinct entries (the same value is already ${field}[${first}])`);
     }
+    firstAt.set(checked, i);
     out.push(checked);
   });
   return out;
@@ -164,9 +194,19 @@ export function validateStudyConfig(raw: unknown, knownDevices: readonly string[
     }
   }
   const models = validateList(raw, 'models', undefined, 'model names', nonEmptyString);
-  const devices = validateList(raw, 'devices', undefined, 'device names', oneOf(knownDevices));
+  const { names: devices, hardware: deviceHardware } = validateDevices(raw.devices, knownDevices);
+  const extra: { deviceHardware?: Record<string, PointHardware>; axes?: StudyAxis[]; zip?: boolean; noiseSites?: NoiseSite[] } = {};
+  if (Object.keys(deviceHardware).length > 0) extra.deviceHardware = deviceHardware;
+  if (raw.axes !== undefined) {
+    const { axes, zip } = validateAxes(raw.axes, raw.zip, devices, deviceHardware);
+    extra.axes = axes;
+    if (zip) extra.zip = true;
+  } else if (raw.zip !== undefined) {
+    throw new ConfigError('zip', raw.zip, 'to be left out without axes (zip pairs the values of axes)');
+  }
+  if (raw.noiseSites !== undefined) extra.noiseSites = validateNoiseSites(raw.noiseSites, devices, deviceHardware);
   const noise = validateList(raw, 'noise', STUDY_DEFAULTS.noise, NOISE_KINDS.join('/'), oneOf(NOISE_KINDS));
-  const sigmas = validateList(raw, 'sigmas', undefined, 'numbers >= 0', (x, where) => {
+  const sigmas = validateList(raw, 'sigmas', STUDY_DEFAULTS.sigmas, 'numbers >= 0', (x, where) => {
     if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) {
       throw new ConfigError(where, x, 'a finite number >= 0');
     }
@@ -205,7 +245,17 @@ export function validateStudyConfig(raw: unknown, knownDevices: readonly string[
   }
   const rootSeed = raw.rootSeed === undefined ? STUDY_DEFAULTS.rootSeed : seedValue(raw.rootSeed, 'rootSeed');
 
-  return { models, devices, noise, sigmas, votes, semantics, seeds, dataset: { name, limit }, rootSeed };
+  return { models, devices, noise, sigmas, votes, semantics, seeds, dataset: { name, limit }, rootSeed, ...extra };
+}
+
+/** The number of hardware variants of each device (axis combinations, noise sites, or 1). */
+export function deviceVariantCounts(config: StudyConfig): number[] {
+  return config.devices.map((name) => {
+    const role = deviceRole(name, config.deviceHardware?.[name]);
+    if (config.axes && role === 'chip') return axisCombinationCount(config.axes, config.zip === true);
+    if (config.noiseSites && role === 'signal') return config.noiseSites.length;
+    return 1;
+  });
 }
 
 /**
@@ -225,6 +275,8 @@ function canonicalParts(config: PointConfig, withReplication: boolean): unknown[
     ['semantics', config.semantics],
     ['dataset', config.dataset.name, config.dataset.limit],
   ];
+  // Points of plain device names keep the identity they had before hardware entries existed.
+  if (config.hardware !== undefined) parts.push(['hardware', JSON.parse(canonicalJson(config.hardware))]);
   if (withReplication) {
     parts.push(['votes', config.votes], ['seeds', [...config.seeds].sort((a, b) => a - b)]);
   }
@@ -270,23 +322,28 @@ export function replicateRng(pointRng: Rng, seed: number): Rng {
 export function expandGrid(config: StudyConfig): StudyPoint[] {
   const seeds = [...config.seeds].sort((a, b) => a - b);
   const points: StudyPoint[] = [];
+  const variants = new Map(config.devices.map((d) => [d, deviceVariants(d, config.deviceHardware?.[d], config.axes, config.zip === true, config.noiseSites)]));
   for (const model of config.models) {
     for (const device of config.devices) {
-      for (const noise of config.noise) {
-        for (const sigma of config.sigmas) {
-          for (const semantics of config.semantics) {
-            for (const votes of config.votes) {
-              const point: PointConfig = {
-                model,
-                device,
-                noise,
-                sigma,
-                semantics,
-                votes,
-                seeds,
-                dataset: config.dataset,
-              };
-              points.push({ ...point, id: pointId(point), index: points.length });
+      for (const variant of variants.get(device)!) {
+        for (const noise of config.noise) {
+          for (const sigma of config.sigmas) {
+            for (const semantics of config.semantics) {
+              for (const votes of config.votes) {
+                const point: PointConfig = {
+                  model,
+                  device,
+                  noise,
+                  sigma,
+                  semantics,
+                  votes,
+                  seeds,
+                  dataset: config.dataset,
+                  ...(variant.hardware ? { hardware: variant.hardware } : {}),
+                  ...(variant.axes ? { axes: variant.axes } : {}),
+                };
+                points.push({ ...point, id: pointId(point), index: points.length });
+              }
             }
           }
         }
@@ -307,5 +364,7 @@ export function pointConfigOf(point: PointConfig): PointConfig {
     votes: point.votes,
     seeds: [...point.seeds],
     dataset: { name: point.dataset.name, limit: point.dataset.limit },
+    ...(point.hardware !== undefined ? { hardware: JSON.parse(JSON.stringify(point.hardware)) as PointHardware } : {}),
+    ...(point.axes !== undefined ? { axes: JSON.parse(JSON.stringify(point.axes)) as Record<string, unknown> } : {}),
   };
 }

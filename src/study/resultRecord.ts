@@ -20,6 +20,12 @@ export interface PointResult {
    * (`latencyNs`, `energyPicojoules`, `tiles`, `backend`).
    */
   readonly metrics?: Readonly<Record<string, MetricValue>>;
+  /**
+   * The point's hardware fully resolved (every default filled in), as plain JSON: a
+   * hardware description that `ohmic run --hardware` and `compileHardware` take, so
+   * the point can be re-run alone. Evaluators that know no hardware leave it out.
+   */
+  readonly hardware?: Readonly<Record<string, unknown>>;
 }
 
 /** Accuracy over a point's replicate seeds. */
@@ -43,6 +49,8 @@ export interface ResultRecord {
   readonly accuracy: AccuracySummary;
   /** The evaluator's metrics, keys in ascending order. */
   readonly metrics: Readonly<Record<string, MetricValue>>;
+  /** The point's resolved hardware description, when the evaluator gave one (see {@link PointResult.hardware}). */
+  readonly hardware?: Readonly<Record<string, unknown>>;
 }
 
 function checkMetric(name: string, value: unknown, where: string): MetricValue {
@@ -96,6 +104,10 @@ export function buildResultRecord(
     throw new DataError(where, `metrics = ${String(rawMetrics)}; expected an object of named scalars`);
   }
   for (const name of Object.keys(rawMetrics).sort()) metrics[name] = checkMetric(name, rawMetrics[name], where);
+  const hardware = result.hardware;
+  if (hardware !== undefined && !isRecord(hardware)) {
+    throw new DataError(where, `hardware = ${String(hardware)}; expected a hardware description object`);
+  }
   return {
     pointId: id,
     point: pointConfigOf(point),
@@ -109,6 +121,7 @@ export function buildResultRecord(
       perSeed: [...acc],
     },
     metrics,
+    ...(hardware !== undefined ? { hardware: JSON.parse(JSON.stringify(hardware)) as Record<string, unknown> } : {}),
   };
 }
 
@@ -129,6 +142,8 @@ export function serializeRecord(record: ResultRecord): string {
       perSeed: [...record.accuracy.perSeed],
     },
     metrics,
+    // Records without hardware serialise as before the field existed.
+    ...(record.hardware !== undefined ? { hardware: record.hardware } : {}),
   });
 }
 
@@ -184,6 +199,11 @@ export function parseRecord(line: string, where: string): ResultRecord {
     fail('accuracy.perSeed: expected a list of numbers');
   }
   for (const [name, value] of Object.entries(metrics)) checkMetric(name, value, where);
+  if (point.hardware !== undefined && !(isRecord(point.hardware) && (point.hardware.kind === 'chip' || point.hardware.kind === 'signal'))) {
+    fail('point.hardware: expected an object with kind "chip" or "signal"');
+  }
+  if (point.axes !== undefined && !isRecord(point.axes)) fail('point.axes: expected an object');
+  if (raw.hardware !== undefined && !isRecord(raw.hardware)) fail('hardware: expected a hardware description object');
   const record = raw as unknown as ResultRecord;
   const expectedId = pointId(record.point);
   if (record.pointId !== expectedId) {

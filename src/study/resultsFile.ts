@@ -18,6 +18,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../errors';
+import { makeFolder } from './outputPaths';
 import { parseRecord, serializeRecord, type ResultRecord } from './resultRecord';
 
 /** What a results file holds. */
@@ -119,7 +120,8 @@ export interface ResultsWriter {
  */
 export function openResultsFile(file: string): ResultsWriter {
   const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
+  const unusable = makeFolder(dir);
+  if (unusable !== undefined) throw new DataError(file, `cannot create the results file: ${unusable}`);
   const existed = fs.existsSync(file);
   let existing: ResultRecord[] = [];
   let discardedTail: string | null = null;
@@ -154,16 +156,30 @@ export function openResultsFile(file: string): ResultsWriter {
 /** Writes `text` to `file` through a temporary in the same directory, fsync and rename. */
 export function writeFileAtomic(file: string, text: string): void {
   const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
+  const unusable = makeFolder(dir);
+  if (unusable !== undefined) throw new DataError(file, `cannot write: ${unusable}`);
+  let isFolder = false;
   try {
-    writeAll(fd, Buffer.from(text, 'utf8'));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    isFolder = fs.lstatSync(file).isDirectory();
+  } catch {
+    // Absent: the usual case.
   }
-  fs.renameSync(tmp, file);
+  if (isFolder) throw new DataError(file, 'cannot write: it is a folder (expected a file path)');
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      writeAll(fd, Buffer.from(text, 'utf8'));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    // Never leave the temporary behind.
+    fs.rmSync(tmp, { force: true });
+    throw new DataError(file, `cannot write (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
   fsyncDirectory(dir);
 }
 
@@ -216,7 +232,11 @@ export interface MergeReport {
 export function mergeResultFiles(
   files: readonly string[],
   out: string,
-  options: { order?: readonly string[] } = {},
+  options: {
+    order?: readonly string[];
+    /** Called with the report before `out` is written; throw to write nothing (e.g. on missing points). */
+    beforeWrite?: (report: MergeReport) => void;
+  } = {},
 ): MergeReport {
   const byId = new Map<string, { line: string; from: string; record: ResultRecord }>();
   let duplicatesDropped = 0;
@@ -251,15 +271,16 @@ export function mergeResultFiles(
     if (rb !== undefined) return 1;
     return compareByPoint(byId.get(a)!.record, byId.get(b)!.record);
   });
-  const text = ids.map((id) => `${byId.get(id)!.line}\n`).join('');
-  writeFileAtomic(out, text);
-  return {
+  const report: MergeReport = {
     written: ids.length,
     duplicatesDropped,
     tornTails,
     missing: options.order ? options.order.filter((id) => !byId.has(id)) : [],
     outsideOrder: options.order ? ids.filter((id) => !rank.has(id)) : [],
   };
+  options.beforeWrite?.(report);
+  writeFileAtomic(out, ids.map((id) => `${byId.get(id)!.line}\n`).join(''));
+  return report;
 }
 
 /** Sorts a results file in place into canonical order (see {@link mergeResultFiles}). */

@@ -38,7 +38,7 @@ describe('ohmic compile', () => {
     await expect(runCli(['compile', '--model', FIXTURE, '--device', 'sram'])).rejects.toThrow(
       /--device = "sram": expected a preset \(reram, pcm, nand, ideal\) or a chip\/device \.json file/,
     );
-    await expect(runCli(['compile', '--model', FIXTURE, '--device', 'reram', '--tile', '16by16'])).rejects.toThrow(/chip\.tile = "16by16"/);
+    await expect(runCli(['compile', '--model', FIXTURE, '--device', 'reram', '--tile', '16by16'])).rejects.toThrow(/--tile = "16by16": expected ROWSxCOLS/);
     await expect(runCli(['compile', '--model', path.join(dir, 'none.onnx'), '--device', 'reram'])).rejects.toThrow(DataError);
   });
 

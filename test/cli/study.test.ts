@@ -293,13 +293,17 @@ describe('ohmic merge', () => {
     }
   });
 
-  test('a missing shard is reported point by point; without --config the order is by point fields', async () => {
+  test('a missing shard is an error; with --allow-missing it is reported point by point; without --config the order is by point fields', async () => {
     const config = path.join(dir, 'study.json');
     fs.writeFileSync(config, JSON.stringify(GRID));
     const shards = path.join(dir, 'shards');
     await ohmic(['study', '--config', config, '--evaluator', FAKE, '--out', shards, '--shard', '2/2', '--workers', '1']);
     const merged = path.join(dir, 'merged.jsonl');
-    const run = await ohmic(['merge', '--config', config, '--out', merged, path.join(shards, 'results-shard-2-of-2.jsonl')]);
+    const refused = await ohmic(['merge', '--config', config, '--out', merged, path.join(shards, 'results-shard-2-of-2.jsonl')]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(new RegExp(`^ohmic: DataError: ${config}: 12 of the study's 24 points are in no input: `));
+    expect(fs.existsSync(merged)).toBe(false);
+    const run = await ohmic(['merge', '--allow-missing', '--config', config, '--out', merged, path.join(shards, 'results-shard-2-of-2.jsonl')]);
     expect(run.exitCode).toBeUndefined();
     const lines = run.stdout.split('\n');
     expect(lines[1]).toBe("12 of the study's 24 points present");
@@ -308,7 +312,7 @@ describe('ohmic merge', () => {
     expect(lines[3]).toBe(`  ${grid[0].id}  model=cnn6 device=reram noise=multiplicative sigma=0 semantics=passes votes=1`);
     expect(lines.slice(3, 15).map((l) => l.trim().split(/\s+/)[0])).toEqual(grid.filter((p) => p.index % 2 === 0).map((p) => p.id));
 
-    const json = await ohmic(['merge', '--json', '--out', merged, path.join(shards, 'results-shard-2-of-2.jsonl')]);
+    const json = await ohmic(['merge', '--json', '--allow-missing', '--out', merged, path.join(shards, 'results-shard-2-of-2.jsonl')]);
     const result = JSON.parse(json.stdout);
     expect(result.studyPoints).toBeNull();
     expect(result.merge).toMatchObject({ written: 12, duplicatesDropped: 0, missing: [] });

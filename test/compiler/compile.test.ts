@@ -37,7 +37,7 @@ describe('compile on the ideal device with ideal converters equals the source mo
     const compiled = compile(model, { chip: { ...IDEAL_CHIP, tile: '16x8' } });
     const chip = compiled.program(1);
     // `stats` forces the full tiled path with per-tile partial sums.
-    const y = chip.run(x, { seed: 2, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0 } });
+    const y = chip.run(x, { seed: 2, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0 } });
     const ref = logitsOf(model, x);
     expect(compiled.endsInSoftmax).toBe(true);
     expect(relMaxError(y, ref)).toBeLessThan(1e-4);
@@ -218,8 +218,8 @@ describe('saving and loading a programmed chip', () => {
     expect(() => loadProgrammedChip(compiled, corrupt)).toThrow(DataError);
     expect(() => loadProgrammedChip(compiled, corrupt)).toThrow(/payload checksum .* does not match/);
     const other = path.join(dir, 'v2.ohmic');
-    fs.writeFileSync(other, Buffer.from(bytes.toString('latin1').replace('"version":1', '"version":9'), 'latin1'));
-    expect(() => loadProgrammedChip(compiled, other)).toThrow(/version 9; this ohmic reads ohmic-programmed-chip version 1/);
+    fs.writeFileSync(other, Buffer.from(bytes.toString('latin1').replace('"version":2', '"version":9'), 'latin1'));
+    expect(() => loadProgrammedChip(compiled, other)).toThrow(/version 9; this ohmic reads ohmic-programmed-chip version 2/);
     const garbage = path.join(dir, 'garbage.ohmic');
     fs.writeFileSync(garbage, 'hello world, not a chip');
     expect(() => loadProgrammedChip(compiled, garbage)).toThrow(/not an ohmic chip file \(magic "hello wo", expected "OHMICHIP"\)/);
@@ -265,7 +265,7 @@ describe('large convolutions are cut into batch chunks', () => {
     const x = tf.tile(one, [8, 1, 1, 1]);
     const ideal = compile(model, { chip: IDEAL_CHIP });
     const chip = ideal.program(1);
-    const y = chip.run(x, { seed: 1, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0 } });
+    const y = chip.run(x, { seed: 1, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0 } });
     expect(relMaxError(y, model.predict(x) as tf.Tensor)).toBeLessThan(1e-4);
     chip.dispose();
     ideal.dispose();
@@ -295,7 +295,7 @@ describe('the linear fast path of a programmed chip', () => {
     const chip = compiled.program(3);
     const x = seededInput(shape, 2);
     const fast = chip.run(x, { seed: 1 });
-    const tiled = chip.run(x, { seed: 1, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0 } });
+    const tiled = chip.run(x, { seed: 1, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0 } });
     expect(relMaxError(fast, tiled)).toBeLessThan(1e-5);
     // and the programming noise is really there
     expect(relMaxError(fast, compiled.runIdeal(x))).toBeGreaterThan(1e-3);
@@ -313,7 +313,7 @@ describe('compile on the ideal device equals PyTorch on its ONNX exports', () =>
     const chip = compiled.program(0);
     const x = tf.tensor(record.input, record.inputShape);
     const want = tf.tensor(record.output, record.outputShape);
-    const y = chip.run(x, { seed: 0, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0 } });
+    const y = chip.run(x, { seed: 0, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0 } });
     // Runs return logits: where the export ends in a softmax, compare probabilities.
     expect(compiled.endsInSoftmax).toBe(name === 'mlp');
     expect(relMaxError(compiled.endsInSoftmax ? tf.softmax(y) : y, want)).toBeLessThan(1e-4);

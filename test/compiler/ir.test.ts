@@ -137,10 +137,10 @@ describe('GraphBuilder and verifyGraph', () => {
 });
 
 describe('analog nodes and their matrices', () => {
-  test('isAnalog marks dense, conv2d and lstm only', () => {
+  test('isAnalog marks dense, conv2d, lstm and gru only', () => {
     const g = mlpGraph();
     expect(g.nodes.filter(isAnalog).map((n) => n.name)).toEqual(['fc']);
-    expect(OP_KINDS).toHaveLength(20);
+    expect(OP_KINDS).toHaveLength(33);
   });
 
   test('grouped conv matrix g holds output channels [g·cOutG, (g+1)·cOutG)', () => {
@@ -152,8 +152,12 @@ describe('analog nodes and their matrices', () => {
     if (!isAnalog(node)) throw new Error('conv2d must be analog');
     const m1 = mvmMatrix(node, 1);
     expect(m1.shape).toEqual([8, 3]);
-    // row r = (i·kw + j)·cInG + c, column o → kernel[i, j, c, 3 + o] = flat r·6 + 3 + o
-    for (let r = 0; r < 8; r++) for (let o = 0; o < 3; o++) expect(m1.data[r * 3 + o]).toBe(r * 6 + 3 + o);
+    // row r = (c·kh + i)·kw + j (channel-major), column o → kernel[i, j, c, 3 + o] = flat ((i·kw + j)·2 + c)·6 + 3 + o
+    for (let c = 0; c < 2; c++) {
+      for (let p = 0; p < 4; p++) {
+        for (let o = 0; o < 3; o++) expect(m1.data[(c * 4 + p) * 3 + o]).toBe((p * 2 + c) * 6 + 3 + o);
+      }
+    }
   });
 
   test('lstm matrix stacks kernel over recurrent kernel', () => {

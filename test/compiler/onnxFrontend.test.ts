@@ -195,7 +195,6 @@ describe('analog marking', () => {
 
   test('LSTM classifier: one analog lstm (last state) and one dense; the Shape → ConstantOfShape state chain is skipped', () => {
     const g = loadOnnxFile(fixture('lstm', 13));
-    expect(SUPPORTED_ONNX_OPS).not.toContain('Shape');
     expect(ops(g)).toEqual(['input', 'lstm', 'dense']);
     const cell = g.nodes[1];
     expect(cell.op === 'lstm' && [cell.attrs.units, cell.attrs.returnSequences, cell.attrs.kernel.shape]).toEqual([8, false, [5, 32]]);
@@ -317,25 +316,39 @@ describe('error cases', () => {
   });
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  test('a GRU (PyTorch export) is an UnsupportedOpError naming the op, the node and the supported ops', () => {
+  test('a GRU and a bidirectional LSTM (once refused) convert: one analog node per direction', () => {
+    // Their outputs against PyTorch's are in thirdPartyOnnx.test.ts.
+    expect(ops(loadOnnxFile(fixture('gru', 13)))).toEqual(['input', 'gru', 'dense']);
+    const bi = loadOnnxFile(fixture('bilstm', 13));
+    expect(ops(bi).filter((o) => o === 'lstm')).toHaveLength(2);
+    expect(bi.nodes.filter((n) => n.op === 'lstm').map((n) => n.op === 'lstm' && (n.attrs.reverse ?? false))).toEqual([false, true]);
+  });
+
+  test('an unsupported op is an UnsupportedOpError naming the op, the node and the supported ops', () => {
+    const bytes = encodeModel([node('Resize', ['x'], ['y'], 'up')], [valueInfo('x', ['N', 4])], [valueInfo('y', ['N', 4])]);
     let caught: unknown;
     try {
-      loadOnnxFile(fixture('gru', 13));
+      fromOnnx(bytes);
     } catch (err) {
       caught = err;
     }
     expect(caught).toBeInstanceOf(UnsupportedOpError);
     const err = caught as UnsupportedOpError;
-    expect([err.op, err.nodeName]).toEqual(['GRU', '/gru/GRU']);
+    expect([err.op, err.nodeName]).toEqual(['Resize', 'up']);
     expect(err.supported).toEqual(SUPPORTED_ONNX_OPS);
-    expect(err.message).toBe(`unsupported op 'GRU' at node '/gru/GRU'; supported ops: ${SUPPORTED_ONNX_OPS.join(', ')}`);
+    expect(err.message).toBe(`unsupported op 'Resize' at node 'up'; supported ops: ${SUPPORTED_ONNX_OPS.join(', ')}`);
   });
 
-  test('a bidirectional LSTM is rejected explicitly', () => {
-    expect(() => loadOnnxFile(fixture('bilstm', 13))).toThrow(UnsupportedOpError);
-    expect(() => loadOnnxFile(fixture('bilstm', 13))).toThrow(
-      "unsupported op 'LSTM direction=bidirectional' at node '/lstm/LSTM'; supported ops: LSTM with direction=forward",
+  test('an LSTM whose final cell state is read is rejected explicitly', () => {
+    const w = floats('W', [1, 8, 3], Array.from({ length: 24 }, (_, i) => i / 24));
+    const r = floats('R', [1, 8, 2], Array.from({ length: 16 }, (_, i) => i / 16));
+    const bytes = encodeModel(
+      [node('Transpose', ['x'], ['xt'], 'time_major', [{ name: 'perm', type: 7, ints: [1, 0, 2] }]), node('LSTM', ['xt', 'W', 'R'], ['', '', 'c'], 'cell', [intAttr('hidden_size', 2)])],
+      [valueInfo('x', ['N', 5, 3])],
+      [valueInfo('c', [1, 'N', 2])],
+      [w, r],
     );
+    expect(() => fromOnnx(bytes)).toThrow("unsupported op 'LSTM output Y_c (final cell state)' at node 'cell'");
   });
 
   test('an op from another domain and an unknown attribute are unsupported', () => {
@@ -383,8 +396,8 @@ describe('error cases', () => {
 
   test(`an opset outside ${ONNX_OPSET_RANGE.min}–${ONNX_OPSET_RANGE.max} is a DataError`, () => {
     const relu = (opset: number) => encodeModel([node('Relu', ['x'], ['y'], 'r')], [valueInfo('x', ['N', 4])], [valueInfo('y', ['N', 4])], [], opset);
-    expect(() => fromOnnx(relu(9), { fileName: 'old.onnx' })).toThrow('old.onnx: default-domain opset 9 is not supported: expected 11 to 17');
-    expect(() => fromOnnx(relu(18))).toThrow('default-domain opset 18 is not supported');
+    expect(() => fromOnnx(relu(9), { fileName: 'old.onnx' })).toThrow('old.onnx: default-domain opset 9 is not supported: expected 11 to 21');
+    expect(() => fromOnnx(relu(22))).toThrow('default-domain opset 22 is not supported');
     expect(ops(fromOnnx(relu(11)))).toEqual(['input', 'relu']);
   });
 

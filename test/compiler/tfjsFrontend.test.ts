@@ -140,12 +140,12 @@ describe('tfjs files', () => {
 });
 
 describe('frontend errors', () => {
-  test('a GRU layer is an UnsupportedOpError naming the layer and the supported list', () => {
+  test('a SimpleRNN layer is an UnsupportedOpError naming the layer and the supported list', () => {
     const model = tf.sequential({
-      layers: [tf.layers.gru({ inputShape: [4, 3], units: 2, name: 'my_gru' }), tf.layers.dense({ units: 2 })],
+      layers: [tf.layers.simpleRNN({ inputShape: [4, 3], units: 2, name: 'my_rnn' }), tf.layers.dense({ units: 2 })],
     });
     expect(() => fromTfjsLayersModel(model)).toThrow(UnsupportedOpError);
-    expect(() => fromTfjsLayersModel(model)).toThrow(/unsupported op 'GRU' at node 'my_gru'; supported ops: InputLayer, Dense, .*LSTM/);
+    expect(() => fromTfjsLayersModel(model)).toThrow(/unsupported op 'SimpleRNN' at node 'my_rnn'; supported ops: InputLayer, Dense, .*LSTM, GRU/);
   });
 
   test('a Conv3D layer is an UnsupportedOpError', () => {
@@ -153,9 +153,11 @@ describe('frontend errors', () => {
     expect(() => fromTfjsLayersModel(model)).toThrow(/unsupported op 'Conv3D' at node 'vol'/);
   });
 
-  test("an LSTM with tfjs's default hardSigmoid recurrent activation is rejected explicitly", () => {
+  test("an LSTM with tfjs's default hardSigmoid recurrent activation (once refused) converts with that gate activation", () => {
     const model = tf.sequential({ layers: [tf.layers.lstm({ inputShape: [4, 3], units: 2, name: 'hard' })] });
-    expect(() => fromTfjsLayersModel(model)).toThrow(/unsupported op 'LSTM recurrentActivation="hardSigmoid"' at node 'hard'/);
+    const cell = fromTfjsLayersModel(model).nodes[1];
+    expect(cell.op === 'lstm' && cell.attrs.recurrentActivation).toBe('hardSigmoid');
+    // Against tfjs's predict: thirdPartyTfjs.test.ts.
   });
 
   test('an unsupported activation is rejected', () => {

@@ -1,4 +1,8 @@
-import { reram, pcm, nand, ideal, validateDeviceSpec, validateChipSpec, deviceFromConfig, RERAM_DEFAULTS, validateSignalNoise } from '../../src/crossbar';
+import {
+  reram, pcm, nand, ideal, validateDeviceSpec, validateChipSpec, deviceFromConfig, RERAM_DEFAULTS, PCM_DEFAULTS, validateSignalNoise,
+  PRESET_SOURCES, deviceSources, DEVICE_FIELDS,
+} from '../../src/crossbar';
+import type { DeviceSpec } from '../../src/crossbar';
 import { ConfigError } from '../../src/errors';
 
 describe('device presets', () => {
@@ -8,17 +12,68 @@ describe('device presets', () => {
       expect(d.source.length).toBeGreaterThan(10);
     }
     expect(nand().bitsPerCell).toBe(2);
-    expect(pcm().driftNuMean).toBeGreaterThan(0);
-    expect(reram({ gMaxMicroSiemens: '0.1 mS' }).gMaxMicroSiemens).toBe(100);
+    expect(pcm().noiseModel).toBe('pcmAihwkit');
+    expect(reram().noiseModel).toBe('reramNeurramCrossSim');
+    expect(nand().noiseModel).toBe('sonosCrossSim');
+    expect(ideal().noiseModel).toBe('generic');
+    expect(reram({ gMaxMicroSiemens: '0.03 mS' }).gMaxMicroSiemens).toBe(30);
     expect(reram({ readPulseNs: '2 us' }).readPulseNs).toBe(2000);
     expect(deviceFromConfig({ preset: 'pcm', readNoiseRelStd: 0.05 }).readNoiseRelStd).toBe(0.05);
+    expect(deviceFromConfig({ preset: 'pcm', flickerWindowSeconds: '1 ms' }).flickerWindowSeconds).toBe(0.001);
     expect(deviceFromConfig('nand').kind).toBe('nand');
+  });
+
+  it('match their sources: the NeuRRAM window and 48F² cell, aihwkit\'s PCM window, 3D-FPIM\'s NAND currents', () => {
+    const r = reram();
+    expect([r.gMinMicroSiemens, r.gMaxMicroSiemens]).toEqual([1, 40]); // on/off 40
+    expect(r.cellAreaSquareMicrometers).toBeCloseTo(48 * 0.04 ** 2, 12); // 4F × 12F at F = 40 nm
+    expect(r.readNoiseAddMicroSiemens * Math.SQRT2).toBeCloseTo(0.01 * 39, 12); // 1 % of the weight range per weight
+    const p = pcm();
+    expect([p.gMinMicroSiemens, p.gMaxMicroSiemens, p.driftT0Seconds]).toEqual([0, 25, 20]);
+    const n = nand();
+    expect(n.gMinMicroSiemens * n.readVoltageVolts * 1000).toBeCloseTo(3.3, 9); // nA
+    expect(n.gMaxMicroSiemens * n.readVoltageVolts * 1000).toBeCloseTo(50, 9);
+  });
+
+  it('carry a source or an explicit `assumed` for every field, machine-readably', () => {
+    const presetFields = DEVICE_FIELDS.filter((f) => f !== 'kind' && f !== 'source');
+    for (const [kind, make] of [['reram', reram], ['pcm', pcm], ['nand', nand], ['ideal', ideal]] as const) {
+      const table = PRESET_SOURCES[kind];
+      expect(Object.keys(table).sort()).toEqual([...presetFields].sort());
+      const d = make();
+      for (const field of presetFields) {
+        const entry = table[field as keyof typeof table];
+        expect(d[field as keyof DeviceSpec]).toEqual(entry.value);
+        expect(entry.source.length).toBeGreaterThan(5);
+        expect(entry.assumed).toBe(entry.source.startsWith('assumed'));
+      }
+    }
+    // A report sees overrides as such.
+    const rows = deviceSources(pcm({ senseNoiseRelStd: 0.01 }));
+    const sense = rows.find((row) => row.field === 'senseNoiseRelStd')!;
+    expect(sense).toMatchObject({ value: 0.01, overridden: true, assumed: false });
+    expect(rows.find((row) => row.field === 'gMaxMicroSiemens')).toMatchObject({ value: 25, overridden: false, assumed: false });
+    expect(rows.find((row) => row.field === 'readVoltageVolts')).toMatchObject({ assumed: true, overridden: false });
+  });
+
+  it('validate the noise-model fields and keep old saved specs (no model fields) generic', () => {
+    const { noiseModel: _m, programmingClip: _c, readNoiseAddMicroSiemens: _r, flickerWindowSeconds: _f, ...old } = PCM_DEFAULTS;
+    const legacy = validateDeviceSpec({ ...old, kind: 'pcm', driftNuMean: 0.05, driftNuStd: 0.01 });
+    expect(legacy).toMatchObject({ noiseModel: 'generic', programmingClip: 'symmetricTruncation', readNoiseAddMicroSiemens: 0, flickerWindowSeconds: null });
+    expect(() => pcm({ driftNuMean: 0.05 })).toThrow(/device\.driftNuMean = 0\.05: expected 0: noiseModel "pcmAihwkit" draws ν from its own G-dependent law/);
+    expect(() => reram({ gMaxMicroSiemens: 100 })).toThrow(/device\.gMaxMicroSiemens = 100: expected at most 40 µS: the range of the NeuRRAM fit/);
+    expect(reram({ gMaxMicroSiemens: 100, noiseModel: 'generic' }).gMaxMicroSiemens).toBe(100);
+    expect(() => nand({ gMaxMicroSiemens: 20000 })).toThrow(/device\.gMaxMicroSiemens = 20000: expected a cell current gMax·readVoltageVolts of at most 3200 nA/);
+    expect(() => pcm({ noiseModel: 'pcm' as never })).toThrow(/device\.noiseModel = "pcm": expected one of generic, pcmAihwkit, reramNeurramCrossSim, sonosCrossSim/);
+    expect(() => pcm({ programmingClip: 'clip' as never })).toThrow(/device\.programmingClip = "clip": expected one of symmetricTruncation, clampAtZero/);
+    expect(() => pcm({ flickerWindowSeconds: 0 })).toThrow(/device\.flickerWindowSeconds = 0: expected null/);
+    expect(() => pcm({ readNoiseAddMicroSiemens: -1 })).toThrow(/device\.readNoiseAddMicroSiemens = -1: expected a finite number >= 0/);
   });
 });
 
 describe('invalid device fields each give their own error', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['gMin >= gMax', { gMinMicroSiemens: 200 }, /device\.gMaxMicroSiemens = 166\.7: expected a number > gMinMicroSiemens \(200\)/],
+    ['gMin >= gMax', { gMinMicroSiemens: 200 }, /device\.gMaxMicroSiemens = 40: expected a number > gMinMicroSiemens \(200\)/],
     ['negative gMin', { gMinMicroSiemens: -1 }, /device\.gMinMicroSiemens = -1: expected a finite number >= 0/],
     ['negative programming noise', { programmingNoiseRelStd: -0.1 }, /device\.programmingNoiseRelStd = -0\.1: expected a finite number >= 0/],
     ['negative read noise', { readNoiseRelStd: -1 }, /device\.readNoiseRelStd = -1/],

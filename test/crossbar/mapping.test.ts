@@ -58,6 +58,20 @@ describe('weight ↔ conductance mapping', () => {
     expect(pair.weightPerMicroSiemens[0]).toBeCloseTo(2 / (d.gMaxMicroSiemens - d.gMinMicroSiemens), 8);
   });
 
+  it('gives an all-zero column weight scale 0 (both cells at gMin), under a layer or a column scale', () => {
+    const d = reram();
+    const data = Float32Array.from([1, 0, -2, 0.5, 0, 0]); // 2 × 3, column 1 all zero
+    for (const scale of ['layer', 'column'] as const) {
+      const pair = weightsToConductances({ data, fanIn: 2, fanOut: 3 }, d, scale);
+      expect(pair.weightPerMicroSiemens[1]).toBe(0);
+      expect(pair.weightPerMicroSiemens[0]).toBeGreaterThan(0);
+      expect([pair.gPlus[1], pair.gMinus[1], pair.gPlus[4], pair.gMinus[4]]).toEqual(Array(4).fill(Math.fround(d.gMinMicroSiemens)));
+      expect(Array.from(conductancesToWeights(pair, 2, 3).data)).toEqual(Array.from(data));
+    }
+    const none = weightsToConductances({ data: new Float32Array(4), fanIn: 2, fanOut: 2 }, d, 'layer');
+    expect(Array.from(none.weightPerMicroSiemens)).toEqual([0, 0]);
+  });
+
   it('puts NAND conductances on exactly 4 levels', () => {
     const d = nand();
     const data = Float32Array.from({ length: 100 }, (_, i) => Math.sin(i));

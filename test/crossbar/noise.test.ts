@@ -2,10 +2,11 @@ import { initBackend, tf } from '../../src/backend';
 import { Rng } from '../../src/rng';
 import {
   ideal, pcm, validateChipSpec, programLayer, analogMvm, applySignalNoise, multiplicativeSnrDb,
-  applyDrift, expectedDriftFactor, signalMvm,
+  applyDrift, expectedDriftFactor, signalMvm, conductancesToWeights,
 } from '../../src/crossbar';
 import type { DeviceOverrides } from '../../src/crossbar';
-import { mean, std, variance } from '../helpers/stats';
+import { mean, normalCdf, std, variance } from '../helpers/stats';
+import { aihwkitSigProg, aihwkitQs, aihwkitFlickerLog, driftMoments, expectOverNormal } from './aihwkitClosedForms';
 
 beforeAll(async () => {
   await initBackend();
@@ -19,29 +20,42 @@ describe('programming noise (static, per cell)', () => {
   const n = 100;
   const w = new Float32Array(n * n).fill(0.5);
   w[0] = 1; // sets the layer's max |W|
-  const device = pcm({ driftNuMean: 0, driftNuStd: 0 });
+  const device = ideal({ gMaxMicroSiemens: 25, programmingNoiseRelStd: 0.04, programmingNoiseAddMicroSiemens: 0.26 });
   let layer: ReturnType<typeof programLayer>;
   beforeAll(() => {
     layer = programLayer({ data: w, fanIn: n, fanOut: n }, validateChipSpec({ device }), Rng.fromSeed(11));
   });
   afterAll(() => layer.dispose());
 
-  it('has the target mean and std sqrt((σ_rel·G)² + σ_add²) per cell', () => {
+  it('has the target mean and std sqrt((σ_rel·G)² + σ_add²) per cell (generic terms)', () => {
     const g = layer.gPlus.subarray(1);
-    const target = device.gMaxMicroSiemens / 2; // 12.5 µS
+    const target = device.gMaxMicroSiemens / 2; // 12.5 µS, 19σ from either edge: truncation changes nothing
     const expectedStd = Math.hypot(device.programmingNoiseRelStd * target, device.programmingNoiseAddMicroSiemens);
     // N = 9999: mean within 5σ/√N, std within 5·(1/√(2N)) relative
     expect(Math.abs(mean(g) - target)).toBeLessThan((5 * expectedStd) / Math.sqrt(g.length));
     expect(Math.abs(std(g) / expectedStd - 1)).toBeLessThan(5 / Math.sqrt(2 * g.length));
   });
 
-  it('clips cells pushed below 0 µS and counts them (half the G⁻ cells at gMin = 0)', () => {
+  it('sets cells whose target is on the window edge exactly (G⁻ at gMin = 0), and counts none as clipped', () => {
+    for (const v of layer.gMinus) expect(v).toBe(0);
+    expect(layer.gPlus[0]).toBeCloseTo(25, 5);
+    // Mid-window targets are 19σ inside: none of their draws leaves the window.
+    expect(layer.programming.clippedCells).toBe(0);
+  });
+
+  it('with "clampAtZero" (aihwkit/CrossSim) clamps half the G⁻ cells at 0 and counts them', () => {
+    const clamped = programLayer(
+      { data: w, fanIn: n, fanOut: n },
+      validateChipSpec({ device: { ...device, programmingClip: 'clampAtZero' } }),
+      Rng.fromSeed(11),
+    );
     let negatives = 0;
-    for (const v of layer.gMinus) if (v < 0) negatives++;
+    for (const v of clamped.gMinus) if (v < 0) negatives++;
     expect(negatives).toBe(0);
     const cells = n * n;
-    // G⁻ targets are 0 with additive noise: P(clip) = 1/2; G⁺ clips with negligible probability.
-    expect(Math.abs(layer.programming.clippedCells - cells / 2)).toBeLessThan(5 * Math.sqrt(cells / 4));
+    // G⁻ targets are 0 with additive noise: P(clamp) = 1/2; G⁺ clamps with negligible probability.
+    expect(Math.abs(clamped.programming.clippedCells - cells / 2)).toBeLessThan(5 * Math.sqrt(cells / 4));
+    clamped.dispose();
   });
 
   it('is static: the same seed programs the same bits; another seed differs', () => {
@@ -254,5 +268,67 @@ describe('drift (power law)', () => {
     x.dispose();
     drifted.dispose();
     compensated.dispose();
+  });
+});
+
+describe('an all-zero weight column', () => {
+  it('is left unprogrammed (G⁺ = G⁻ = gMin, weight scale 0) and outputs exactly zero, read and sensing noise on', () => {
+    const fanIn = 32;
+    const fanOut = 4;
+    const w = new Float32Array(fanIn * fanOut);
+    Rng.fromSeed(21).fillNormal(w);
+    for (let i = 0; i < fanIn; i++) w[i * fanOut + 2] = 0;
+    const chip = validateChipSpec({
+      device: pcm({ senseNoiseRelStd: 0.01, programmingClip: 'clampAtZero' }),
+      dac: { bits: null },
+      adc: { bits: null },
+      mapping: { weightScale: 'column' },
+      readTimeSeconds: 86400,
+    });
+    const layer = programLayer({ data: w, fanIn, fanOut }, chip, Rng.fromSeed(22));
+    expect(layer.weightPerMicroSiemens[2]).toBe(0);
+    for (let i = 0; i < fanIn; i++) {
+      expect(layer.gPlus[i * fanOut + 2]).toBe(layer.gMinus[i * fanOut + 2]);
+      expect(layer.gPlus[i * fanOut + 2]).toBe(0);
+    }
+    const back = conductancesToWeights(layer, fanIn, fanOut);
+    for (let i = 0; i < fanIn; i++) expect(back.data[i * fanOut + 2]).toBe(0);
+    const x = tf.randomUniform([64, fanIn], -1, 1, 'float32', 5) as tf.Tensor2D;
+    const y = analogMvm(layer, x, Rng.fromSeed(23)).dataSync();
+    let largest = 0;
+    for (let b = 0; b < 64; b++) largest = Math.max(largest, Math.abs(y[b * fanOut + 2]));
+    expect(largest).toBe(0);
+    // The other columns still carry noise (the read is not silently switched off).
+    expect(variance(Float64Array.from({ length: 64 }, (_, b) => y[b * fanOut]))).toBeGreaterThan(0);
+    x.dispose();
+    layer.dispose();
+  });
+});
+
+describe('drift compensation is estimated from noisy calibration reads, as on a chip', () => {
+  it('matches aihwkit\'s α = E|y(t0)| / E|y(t)| with read noise in both reads, not the exact-conductance ratio', () => {
+    // G_T = 0.25 µS (0.01 gMax), read 1 year after programming: 1/f noise is ~0.7 of G at t0 and ~1 at t,
+    // so |y| picks up a folded-normal excess that differs between the two reads (aihwkit's readout does the same).
+    const rows = 100_000;
+    const gT = 0.25;
+    const t = 365.25 * 86400 + 20;
+    const data = new Float32Array(rows * 2);
+    for (let i = 0; i < rows; i++) data[i * 2] = gT / 25;
+    data[1] = 1;
+    const chip = validateChipSpec({ device: pcm(), dac: { bits: null }, adc: { bits: null }, readTimeSeconds: t, driftCompensation: true });
+    const layer = programLayer({ data, fanIn: rows, fanOut: 2 }, chip, Rng.fromSeed(31));
+    // E|N(m, (r·m)²)| = m·h(r), h(r) = r·sqrt(2/π)·exp(−1/(2r²)) + 1 − 2Φ(−1/r).
+    const h = (r: number) => r * Math.sqrt(2 / Math.PI) * Math.exp(-1 / (2 * r * r)) + 1 - 2 * normalCdf(-1 / r);
+    const sigma = aihwkitSigProg(gT);
+    const readAt = (tt: number) => expectOverNormal((d) => (gT + d) * h(aihwkitQs(gT + d) * Math.sqrt(aihwkitFlickerLog(tt))), sigma, gT);
+    const { d1 } = driftMoments(gT, t);
+    // The gMax cell adds 25 µS to both sums (its 1/f noise, 4 % of G, folds nothing).
+    const alpha = (rows * readAt(20) + 25) / (rows * readAt(t) * d1 + 25 * driftMoments(25, t).d1);
+    const exactRatio = (rows * gT + 25) / (rows * gT * d1 + 25 * driftMoments(25, t).d1);
+    // What a gain from the exact conductances would get wrong: 6.6 % here.
+    expect(alpha / exactRatio).toBeCloseTo(0.934, 3);
+    // α from 100,000 noisy reads: relative std ≈ 0.4 %; 1.7 % is 4σ, and a quarter of the exact ratio's error.
+    expect(Math.abs(layer.driftGain / alpha - 1)).toBeLessThan(0.017);
+    layer.dispose();
   });
 });

@@ -50,14 +50,18 @@ describe('tiled analog MVM with every noise off and ideal converters', () => {
     layer.dispose();
   });
 
-  it('does not leak tensors', () => {
-    const layer = programLayer({ data: randomMatrix(40, 10, 1), fanIn: 40, fanOut: 10 }, idealChip(16, 4), Rng.fromSeed(1));
+  it('does not leak tensors: a layer makes its tensors on first use and frees them on dispose', () => {
     const x = tf.tensor2d(randomMatrix(3, 40, 2), [3, 40]);
-    const before = tf.memory().numTensors;
+    const start = tf.memory().numTensors;
+    const layer = programLayer({ data: randomMatrix(40, 10, 1), fanIn: 40, fanOut: 10 }, idealChip(16, 4), Rng.fromSeed(1));
+    expect(tf.memory().numTensors).toBe(start); // programming holds plain arrays only
+    analogMvm(layer, x, Rng.fromSeed(9), emptyMvmStats()).dispose();
+    const cached = tf.memory().numTensors;
     for (let k = 0; k < 5; k++) analogMvm(layer, x, Rng.fromSeed(k), emptyMvmStats()).dispose();
-    expect(tf.memory().numTensors).toBe(before);
-    x.dispose();
+    expect(tf.memory().numTensors).toBe(cached);
     layer.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+    x.dispose();
   });
 
   it('rejects an input whose width is not the fan-in', () => {

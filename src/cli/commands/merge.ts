@@ -5,7 +5,9 @@
  */
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { DataError } from '../../errors';
 import { describePoint } from '../../study/evaluator';
+import { prepareOutputFile, prepareOutputFolder } from '../../study/outputPaths';
 import { expandGrid, type StudyPoint } from '../../study/grid';
 import { mergeResultFiles, readResults, type MergeReport } from '../../study/resultsFile';
 import { readStudyConfigFile } from '../../study/studyConfigFile';
@@ -18,6 +20,7 @@ export interface MergeFlags {
   config?: string;
   report?: string;
   json?: boolean;
+  allowMissing?: boolean;
 }
 
 /** What `ohmic merge` did, as `--json` prints it. */
@@ -35,11 +38,71 @@ export interface MergeCommandResult {
 /** How many missing points are listed one per line before the rest are counted. */
 const MISSING_LISTED = 20;
 
+/** `results-shard-2-of-4.jsonl` → `{ index: 2, count: 4 }` (1-based), else undefined. */
+function shardOfFileName(file: string): { index: number; count: number } | undefined {
+  const m = /^results-shard-(\d+)-of-(\d+)\.jsonl$/.exec(path.basename(file));
+  return m === null ? undefined : { index: Number(m[1]), count: Number(m[2]) };
+}
+
+/**
+ * Without `--config` the grid is unknown, but shard files name their place in it:
+ * every `results-shard-i-of-n.jsonl` of one count n must be there.
+ */
+function checkShardFiles(files: readonly string[]): void {
+  const shards = files.map((f) => ({ file: f, shard: shardOfFileName(f) })).filter((s) => s.shard !== undefined);
+  if (shards.length === 0) return;
+  const count = shards[0].shard!.count;
+  const other = shards.find((s) => s.shard!.count !== count);
+  if (other !== undefined) {
+    throw new DataError(other.file, `is a shard of ${other.shard!.count}, but ${shards[0].file} is a shard of ${count}: these are two different splits`);
+  }
+  const bad = shards.find((s) => s.shard!.index < 1 || s.shard!.index > count);
+  if (bad !== undefined) throw new DataError(bad.file, `is not a shard file name ohmic writes (shard index outside 1..${count})`);
+  const present = new Set(shards.map((s) => s.shard!.index));
+  const absentCount = count - present.size;
+  if (absentCount > 0) {
+    // The count comes from a file name: list the first few gaps without walking all of 1..count.
+    const absent: number[] = [];
+    for (let i = 1; i <= count && absent.length < 10; i++) if (!present.has(i)) absent.push(i);
+    const dir = path.dirname(shards[0].file);
+    throw new DataError(
+      path.join(dir, `results-shard-${absent[0]}-of-${count}.jsonl`),
+      `not among the inputs: ${absentCount} of the ${count} shards are missing ` +
+        `(${absent.join(', ')}${absentCount > absent.length ? ', …' : ''}); pass every shard, or --allow-missing to merge the others`,
+    );
+  }
+}
+
 /** Merges `files` into `flags.out`; prints what was merged, what is missing and where the report is. */
 export async function mergeCommand(files: readonly string[], flags: MergeFlags): Promise<MergeCommandResult> {
   const points = flags.config === undefined ? null : expandGrid(readStudyConfigFile(flags.config, STUDY_DEVICES));
-  const out = path.resolve(flags.out);
-  const merge = mergeResultFiles(files, out, points === null ? {} : { order: points.map((p) => p.id) });
+  if (points === null && flags.allowMissing !== true) checkShardFiles(files);
+  // Both outputs are checked before anything is written: a --report folder that
+  // cannot be written must not leave a merged file behind.
+  const out = prepareOutputFile('--out', flags.out);
+  if (flags.report !== undefined) prepareOutputFolder('--report', flags.report);
+  const configFile = flags.config as string;
+  const merge = mergeResultFiles(files, out, points === null ? {} : {
+    order: points.map((p) => p.id),
+    beforeWrite: (report) => {
+      if (report.outsideOrder.length > 0) {
+        throw new DataError(
+          configFile,
+          `the inputs hold ${report.outsideOrder.length} points that are not in this study's grid ` +
+            `(e.g. ${report.outsideOrder[0]}): they belong to another study; merge them with that study's --config, or without --config`,
+        );
+      }
+      if (report.missing.length > 0 && flags.allowMissing !== true) {
+        const byId = new Map(points.map((p) => [p.id, p]));
+        const listed = report.missing.slice(0, 3).map((id) => `${id} (${describePoint(byId.get(id)!)})`);
+        throw new DataError(
+          configFile,
+          `${report.missing.length} of the study's ${points.length} points are in no input: ${listed.join('; ')}` +
+            `${report.missing.length > 3 ? '; …' : ''}; rerun their shards (or the study with --resume), or pass --allow-missing to merge what is there`,
+        );
+      }
+    },
+  });
   const missing = new Set(merge.missing);
   const missingPoints = points === null ? [] : points.filter((p) => missing.has(p.id));
   const records = flags.report === undefined ? null : readResults(out);
@@ -71,9 +134,6 @@ export async function mergeCommand(files: readonly string[], flags: MergeFlags):
       for (const p of missingPoints.slice(0, MISSING_LISTED)) o.write(`  ${p.id}  ${describePoint(p)}\n`);
       if (missingPoints.length > MISSING_LISTED) o.write(`  … and ${missingPoints.length - MISSING_LISTED} more\n`);
     }
-    if (merge.outsideOrder.length > 0) {
-      o.write(`${merge.outsideOrder.length} points are not in the study's grid (written after it)\n`);
-    }
   }
   if (records !== null && outputs !== null) {
     o.write('\n');
@@ -98,6 +158,7 @@ export function registerMerge(program: Command): void {
     .option('--config <file>', 'the study config: merge in grid order and list points no input holds')
     .option('--report <dir>', 'also write summary.md, results.csv and SVG plots of the merged results here')
     .option('--json', 'print what was merged as JSON')
+    .option('--allow-missing', 'merge even when shards (by file name) or, with --config, points of the study are missing; exits 0')
     .action(async (files: string[], flags: MergeFlags) => {
       await mergeCommand(files, flags);
     });

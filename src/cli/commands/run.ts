@@ -1,43 +1,89 @@
-/** `ohmic run`: a batch of inputs through a programmed chip (or the paper's signal-level noise). */
+/**
+ * `ohmic run`: inputs through a programmed chip (or the paper's signal-level noise),
+ * streamed in batches on the onnxruntime engine, optionally voting over V runs.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
 import type { Command } from 'commander';
-import { initBackend, backendName, tf } from '../../backend';
-import { ConfigError } from '../../errors';
+import { initBackend, backendName } from '../../backend';
+import { ConfigError, DataError } from '../../errors';
+import { Rng } from '../../rng';
 import { compile } from '../../compiler/compile';
 import { validateSignalNoise } from '../../crossbar/noise/signalNoise';
 import type { Graph } from '../../compiler/ir/graph';
+import { decodeNpyFloat32 } from '../../compiler/npy';
+import { ENGINE_NAMES, type EngineName, type ModelRunner } from '../../compiler/engine/modelRunner';
+import { voteDecision, voteSeeds } from '../../models/voting';
 import { chipFromDeviceArg, loadModelArg } from '../modelArg';
 import { parseIntegerOption } from '../options';
-import { readJsonFile } from '../jsonFile';
+import { readInputsFile } from '../inputsFile';
+import { progressBar, showsProgress } from '../progressBar';
+
+/** Inputs of a run: `count` samples of `dims`, batch first. */
+export interface RunInputs {
+  readonly data: Float32Array;
+  readonly count: number;
+  readonly dims: readonly number[];
+}
+
+function modelInputDims(graph: Graph): (number | null)[] {
+  const input = graph.nodes.find((n) => n.name === graph.inputs[0])!;
+  return input.outputShape.slice(1);
+}
 
 /**
- * Read `{ "shape": [...], "data": [[...], ...] }`: one flattened input per row;
- * `shape` is one input's shape (with or without a leading batch dimension).
+ * Read `--inputs`: a `.npy` float32 array `[N, ...input shape]` (batch first), or
+ * JSON `{ "shape": [...], "data": [[...], ...] }` with one flattened input per row.
  */
-export function readInputsFile(file: string, graph: Graph): tf.Tensor {
-  const raw = readJsonFile(file, 'inputs');
-  const { shape, data } = (raw ?? {}) as { shape?: unknown; data?: unknown };
-  const input = graph.nodes.find((n) => n.name === graph.inputs[0])!;
-  const want = input.outputShape.slice(1);
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new ConfigError(`${file}: shape`, shape, `an array of positive integers, e.g. [${want.join(', ')}]`);
+export function readRunInputs(file: string, graph: Graph): RunInputs {
+  const want = modelInputDims(graph);
+  if (!file.toLowerCase().endsWith('.npy')) {
+    const t = readInputsFile(file, graph);
+    const data = t.dataSync() as Float32Array;
+    const dims = t.shape.slice(1);
+    const count = t.shape[0];
+    t.dispose();
+    return { data, count, dims };
   }
-  if (!Array.isArray(data) || data.length === 0) throw new ConfigError(`${file}: data`, data, 'a non-empty array of rows');
-  const sample = shape.length === want.length + 1 && shape[0] === data.length ? shape.slice(1) : shape;
-  if (sample.length !== want.length || sample.some((d, i) => want[i] !== null && d !== want[i])) {
-    throw new ConfigError(`${file}: shape`, shape, `one input of shape [${want.join(', ')}] (the model's input '${input.name}')`);
+  if (!fs.existsSync(file)) throw new DataError(file, 'no such file');
+  const npy = decodeNpyFloat32(fs.readFileSync(file), file);
+  const sample = npy.shape.slice(1);
+  if (npy.shape.length !== want.length + 1 || sample.some((d, i) => want[i] !== null && d !== want[i])) {
+    throw new ConfigError(`${file}: shape`, `[${npy.shape.join(', ')}]`, `[N, ${want.map((d) => d ?? 'any').join(', ')}] (batch first, the model's input)`);
   }
-  const size = sample.reduce((a: number, b: number) => a * b, 1);
-  const flat = new Float32Array(data.length * size);
-  data.forEach((row, i) => {
-    if (!Array.isArray(row) || row.length !== size) {
-      throw new ConfigError(`${file}: data[${i}]`, Array.isArray(row) ? `${row.length} values` : row, `${size} numbers (product of shape)`);
+  if (npy.shape[0] === 0) throw new ConfigError(`${file}: shape`, `[${npy.shape.join(', ')}]`, 'at least one input (N >= 1)');
+  const per = sample.reduce((a, b) => a * b, 1);
+  for (let i = 0; i < npy.data.length; i++) {
+    if (!Number.isFinite(npy.data[i])) {
+      throw new ConfigError(`${file}: data[${Math.floor(i / per)}][${i % per}]`, npy.data[i], 'a finite number');
     }
-    row.forEach((v, j) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${file}: data[${i}][${j}]`, v, 'a finite number');
-      flat[i * size + j] = v;
-    });
-  });
-  return tf.tensor(flat, [data.length, ...sample]);
+  }
+  return { data: npy.data, count: npy.shape[0], dims: sample };
+}
+
+/** Per-sample nested rows of a flat output (`dims` per sample), for JSON. */
+function rowsOf(y: Float32Array, count: number, dims: readonly number[]): unknown[] {
+  const per = dims.reduce((a, b) => a * b, 1);
+  const nest = (flat: Float32Array, d: readonly number[]): unknown => {
+    if (d.length <= 1) return Array.from(flat);
+    const step = flat.length / d[0];
+    return Array.from({ length: d[0] }, (_, k) => nest(flat.subarray(k * step, (k + 1) * step), d.slice(1)));
+  };
+  return Array.from({ length: count }, (_, i) => nest(y.subarray(i * per, (i + 1) * per), dims));
+}
+
+interface RunOpts {
+  model: string;
+  inputs: string;
+  device: string;
+  tile?: string;
+  noise?: string;
+  seed: string;
+  batch: string;
+  threads?: string;
+  votes: string;
+  engine: string;
+  json?: boolean;
 }
 
 export function registerRun(program: Command): void {
@@ -45,43 +91,78 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('Run inputs through a programmed chip (device noise) or with the paper\'s signal-level noise after every MVM.')
     .requiredOption('--model <model>', 'zoo:NAME, a .onnx file, or a tfjs model.json')
-    .requiredOption('--inputs <file.json>', '{ "shape": [...], "data": [[...], ...] }, one flattened input per row')
+    .requiredOption('--inputs <file>', 'a .npy float32 array [N, ...input shape], or JSON { "shape": [...], "data": [[...], ...] }')
     .option('--device <device>', 'reram | pcm | nand | ideal, or a chip/device .json file', 'ideal')
     .option('--tile <RxC>', 'tile size, e.g. 256x256')
     .option('--noise <kind:sigma>', 'signal-level noise instead of the device: mult:0.4 or add:0.4')
-    .option('--seed <n>', 'seed of the programming draw and of the run\'s dynamic noise', '0')
-    .option('--json', 'print JSON { outputs, outputKind, ... }')
-    .action(async (opts: { model: string; inputs: string; device: string; tile?: string; noise?: string; seed: string; json?: boolean }) => {
+    .option('--seed <n>', 'seed of the programming draw and of the runs\' dynamic noise', '0')
+    .option('--batch <n>', 'inputs per batch (memory stays bounded by it)', '256')
+    .option('--threads <n>', 'onnxruntime threads (default: every core)')
+    .option('--votes <V>', 'noisy runs per input; the label is the mode of the V runs\' labels', '1')
+    .option('--engine <name>', `inference engine: ${ENGINE_NAMES.join(' | ')}`, 'onnxruntime')
+    .option('--json', 'print JSON { outputs, labels, outputKind, ... }')
+    .action(async (opts: RunOpts) => {
       await initBackend();
       const seed = parseIntegerOption('--seed', opts.seed, 0);
+      const batchSize = parseIntegerOption('--batch', opts.batch, 1);
+      const votes = parseIntegerOption('--votes', opts.votes, 1);
+      if (votes > 1000) throw new ConfigError('--votes', votes, 'at most 1000 runs per input');
+      const threads = opts.threads === undefined ? Math.max(1, os.availableParallelism?.() ?? os.cpus().length) : parseIntegerOption('--threads', opts.threads, 1);
+      if (!(ENGINE_NAMES as readonly string[]).includes(opts.engine)) throw new ConfigError('--engine', opts.engine, `one of ${ENGINE_NAMES.join(', ')}`);
+      const engine = opts.engine as EngineName;
       const noise = opts.noise === undefined ? undefined : validateSignalNoise(opts.noise, '--noise');
       const graph = await loadModelArg(opts.model);
       const compiled = compile(graph, { chip: chipFromDeviceArg(opts.device, opts.tile) });
-      const x = readInputsFile(opts.inputs, compiled.graph);
-      let y: tf.Tensor;
-      if (noise) {
-        y = compiled.runSignal(x, noise, { seed });
-      } else {
-        const chip = compiled.program(seed);
-        y = chip.run(x, { seed });
-        chip.dispose();
+      const inputs = readRunInputs(opts.inputs, compiled.graph);
+      const streams = voteSeeds(Rng.fromSeed(seed), noise ? 'signal' : 'passes', votes);
+      const bar = showsProgress(process.stderr, process.env) && inputs.count * votes >= 2048 ? progressBar(process.stderr) : null;
+      const started = Date.now();
+      const runs: Float32Array[] = [];
+      let runner: ModelRunner | null = null;
+      const chip = noise ? null : compiled.program(streams[0].program!);
+      try {
+        runner = await compiled.runner(noise ? { kind: 'signal', noise } : { kind: 'chip', chip: chip! }, { engine, threads });
+        for (let v = 0; v < votes; v++) {
+          runs.push(
+            await runner.runAll(inputs.data, {
+              seed: streams[v].run,
+              batchSize,
+              onBatch: (done) => {
+                const total = inputs.count * votes;
+                const now = v * inputs.count + done;
+                bar?.update({ done: now, total, computed: now, elapsedMs: Date.now() - started });
+              },
+            }),
+          );
+        }
+      } finally {
+        bar?.end();
+        await runner?.dispose();
+        chip?.dispose();
       }
-      const rows = (await y.array()) as number[][];
+      const outDims = runner.outputDims;
+      const labels = outDims.length === 1 && outDims[0] > 1 ? Array.from(voteDecision(runs, { batch: inputs.count, classes: outDims[0] })) : undefined;
       const outputKind = compiled.endsInSoftmax ? 'logits (the model ends in softmax; values before it)' : 'outputs';
-      tf.dispose([x, y]);
       compiled.dispose();
+      const rows = rowsOf(runs[0], inputs.count, outDims);
       const result = {
         outputs: rows,
+        ...(labels ? { labels } : {}),
         outputKind,
         mode: noise ? `signal-level ${noise.kind} σ=${noise.sigma}` : `device ${opts.device}`,
         seed,
-        backend: backendName(),
+        votes,
+        engine,
+        backend: engine === 'tfjs' ? backendName() : 'onnxruntime-node (cpu)',
       };
       if (opts.json) {
         process.stdout.write(JSON.stringify(result) + '\n');
         return;
       }
-      process.stdout.write(`${result.mode}, seed ${seed}, ${outputKind}\n`);
-      for (const r of rows) process.stdout.write(r.map((v) => (Array.isArray(v) ? JSON.stringify(v) : v.toFixed(5))).join(' ') + '\n');
+      process.stdout.write(`${result.mode}, seed ${seed}, ${votes} run(s), ${outputKind}${votes > 1 ? ' of the first run' : ''}\n`);
+      rows.forEach((r, i) => {
+        const text = Array.isArray(r) && r.every((v) => typeof v === 'number') ? (r as number[]).map((v) => v.toFixed(5)).join(' ') : JSON.stringify(r);
+        process.stdout.write(labels ? `${text}  label ${labels[i]}\n` : `${text}\n`);
+      });
     });
 }

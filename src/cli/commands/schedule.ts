@@ -11,6 +11,7 @@ import { ConfigError } from '../../errors';
 import { initBackend } from '../../backend';
 import { compile } from '../../compiler/compile';
 import { chipFromDeviceArg, loadModelArg } from '../modelArg';
+import { parseNumberOption } from '../options';
 import {
   equalStageInput,
   energyFromPowerPicojoules,
@@ -50,11 +51,8 @@ const FLAG_OF: Readonly<Record<string, string>> = {
 };
 
 function parseNumber(flag: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const text = raw.trim();
-  const value = Number(text);
-  if (text === '' || Number.isNaN(value)) throw new ConfigError(flag, raw, 'a number');
-  return value;
+  // Decimal only: `0x10` is not 16 mW, and `1e999` is not a number of anything.
+  return raw === undefined ? undefined : parseNumberOption(flag, raw);
 }
 
 function required(flag: string, value: number | undefined, expected: string): number {

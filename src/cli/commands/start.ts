@@ -16,6 +16,7 @@ import { embeddedMnistDir } from '../../data';
 import { parseIntegerOption } from '../options';
 import { progressBar, showsProgress } from '../progressBar';
 import { formatOutputPaths } from './study';
+import { prepareOutputFolder } from '../../study/outputPaths';
 
 export function registerStart(program: Command): void {
   program
@@ -39,8 +40,7 @@ export function registerStart(program: Command): void {
       }
       const { chips, signal } = defaultStudyConfigs(models, limit);
       for (const p of [...expandGrid(chips), ...expandGrid(signal)]) validateChipPoint(p);
-      const outDir = path.resolve(opts.out);
-      fs.mkdirSync(outDir, { recursive: true });
+      const outDir = prepareOutputFolder('--out', opts.out);
       const files = { chips: path.join(outDir, 'chips.jsonl'), signal: path.join(outDir, 'signal.jsonl') };
       // The default job is deterministic: a new run replaces its earlier results
       // (so `npm start` works twice); --resume continues an interrupted one instead.

@@ -20,8 +20,11 @@ import { validateChipPoint } from '../../study/chipEvaluator';
 import { formatShard, parseShard, shardFromEnv, WHOLE_GRID, type Shard } from '../../study/shard';
 import { readStudyConfigFile } from '../../study/studyConfigFile';
 import { writeStudyOutputs, type StudyOutputs } from '../../study/studyOutputs';
+import { prepareOutputFolder } from '../../study/outputPaths';
+import { checkStudyWork } from '../../study/workEstimate';
+import { readZooManifest } from '../../models/zoo';
 import { summaryMarkdown } from '../../study/summary';
-import { parseIntegerOption, parseListOption } from '../options';
+import { decimalOrText, parseIntegerOption, parseListOption } from '../options';
 import { progressBar, showsProgress } from '../progressBar';
 import { STUDY_DEVICES } from '../studyDevices';
 
@@ -39,6 +42,7 @@ export interface StudyFlags {
   limit?: string;
   rootSeed?: string;
   out: string;
+  allowLarge?: boolean;
   shard?: string;
   shards?: string;
   workers: string;
@@ -80,11 +84,8 @@ const GRID_FLAGS: ReadonlyArray<readonly [keyof StudyFlags, string]> = [
 /** The default dataset of a study given by flags. */
 export const DEFAULT_STUDY_DATASET = 'mnist';
 
-/** A number when `text` is one, else the text itself, so validation reports what was typed. */
-function numberOrText(text: string): number | string {
-  const v = Number(text);
-  return text.trim() !== '' && Number.isFinite(v) ? v : text;
-}
+/** A number when `text` spells one in decimal, else the text itself, so validation reports what was typed. */
+const numberOrText = decimalOrText;
 
 /**
  * The study config the grid flags describe, validated against `knownDevices`.
@@ -207,6 +208,35 @@ export function resolveEvaluator(flags: Pick<StudyFlags, 'evaluator' | 'evaluato
   return evaluator;
 }
 
+/**
+ * The chip evaluator's models, checked before the first point runs: each must
+ * exist (a zoo name, or an .onnx / model.json file), and no model may be listed
+ * twice under two spellings (`cnn6-mnist-mult-0` and `zoo:cnn6-mnist-mult-0`,
+ * `m.onnx` and `./m.onnx`), which would run it twice under different seeds.
+ */
+export function checkChipStudyModels(config: StudyConfig, configFile: string | undefined): void {
+  const field = (i: number): string => (configFile === undefined ? `--models[${i}]` : `${configFile}: models[${i}]`);
+  let zoo: string[] | undefined;
+  const seen = new Map<string, number>();
+  config.models.forEach((model, i) => {
+    const isFile = model.endsWith('.onnx') || model.endsWith('.json');
+    const key = isFile ? `file:${path.resolve(model)}` : `zoo:${model.startsWith('zoo:') ? model.slice(4) : model}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new ConfigError(field(i), model, `a model not listed already (it is the same model as models[${first}], ${JSON.stringify(config.models[first])})`);
+    }
+    seen.set(key, i);
+    if (isFile) {
+      if (!fs.existsSync(model)) throw new ConfigError(field(i), model, 'an existing .onnx or tfjs model.json file');
+      return;
+    }
+    zoo ??= readZooManifest().models.map((m) => m.name);
+    if (!zoo.includes(key.slice(4))) {
+      throw new ConfigError(field(i), model, zoo.length > 0 ? `a zoo model (${zoo.join(', ')}) or an .onnx / model.json file` : 'an .onnx or model.json file (the zoo is empty)');
+    }
+  });
+}
+
 /** Refuses to add to an earlier run's results unless `--resume` says so. */
 function checkResume(resultsPath: string, resume: boolean): void {
   if (resume || !fs.existsSync(resultsPath)) return;
@@ -273,12 +303,24 @@ export async function studyCommand(flags: StudyFlags): Promise<StudyCommandResul
   // Everything is checked before any point runs or any file is touched.
   const config = resolveStudyConfig(flags, STUDY_DEVICES);
   const shard = resolveStudyShard(flags, process.env);
+  // Days of work (a 10^6-point grid, votes = 1e9) are refused before the grid is expanded.
+  try {
+    checkStudyWork(config, { allowLarge: flags.allowLarge === true, shardCount: shard.count, overrideHint: 'pass --allow-large' });
+  } catch (err) {
+    if (!(err instanceof ConfigError) || err.field !== 'votes') throw err;
+    throw new ConfigError(flags.config === undefined ? '--votes' : `${flags.config}: votes`, err.value, err.expected);
+  }
   const workers = parseWorkers(flags.workers);
   const evaluator = resolveEvaluator(flags);
   // The chip evaluator's points must be consistent (chips take device noise, the
   // signal device a σ): checked for every point before anything runs.
-  if (flags.evaluator === undefined) for (const p of expandGrid(config)) validateChipPoint(p);
-  const outDir = path.resolve(flags.out);
+  if (flags.evaluator === undefined) {
+    checkChipStudyModels(config, flags.config);
+    for (const p of expandGrid(config)) validateChipPoint(p);
+  }
+  // An existing file, a path under a file, a dangling link, an unwritable folder or
+  // /proc: a ConfigError naming --out, before any point runs.
+  const outDir = prepareOutputFolder('--out', flags.out);
   const resultsPath = path.join(outDir, resultsFileName(shard));
   checkResume(resultsPath, flags.resume === true);
 
@@ -332,6 +374,7 @@ export function registerStudy(program: Command): void {
     .option('--shards <n>', 'number of shards when the index comes from JOB_COMPLETION_INDEX (the Indexed Job’s completions)')
     .option('--workers <n>', "worker threads, or 'auto' for one per core", 'auto')
     .option('--resume', 'continue the study whose results are already in --out')
+    .option('--allow-large', 'run even a study estimated above 100000 points or 1e9 inferences (per shard)')
     .option('--data <dir>', 'dataset folder, passed to the evaluator as dataDir')
     .option('--evaluator <module#export>', 'evaluate points with another evaluator factory (default: the chip evaluator)')
     .option('--evaluator-options <json>', 'JSON object passed to the evaluator factory')

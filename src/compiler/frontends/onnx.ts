@@ -22,11 +22,11 @@ import type { Graph } from '../ir/graph';
 import type { OnnxImportOptions } from './onnx/converter';
 import { Converter } from './onnx/converter';
 import { decodeOnnxModel } from './onnx/onnxProto';
-import { ONNX_HANDLERS } from './onnx/opHandlers';
+import { ONNX_HANDLERS } from './onnx/handlers';
 
 export { ONNX_OPSET_RANGE } from './onnx/converter';
 export type { OnnxImportOptions } from './onnx/converter';
-export { SUPPORTED_ONNX_OPS } from './onnx/opHandlers';
+export { SUPPORTED_ONNX_OPS } from './onnx/handlers';
 
 /**
  * Convert an ONNX model (the bytes of a `.onnx` file) to an IR graph. Graph inputs
@@ -37,8 +37,12 @@ export { SUPPORTED_ONNX_OPS } from './onnx/opHandlers';
  * activations is a digital `matmul` node.
  *
  * Supports {@link SUPPORTED_ONNX_OPS} at default-domain opsets
- * {@link ONNX_OPSET_RANGE}; LSTMs must be single-direction (forward), layout 0,
- * with zero initial state.
+ * {@link ONNX_OPSET_RANGE} (the attribute-to-input moves of opset 18, e.g.
+ * ReduceMean's axes and Split's num_outputs, included); LSTMs and GRUs may be
+ * forward, reverse or bidirectional, layout 0, with zero initial state. Shape
+ * arithmetic (Shape, Gather, Concat, Cast, …) is folded to constants; a Reshape
+ * whose target depends on the batch size other than by copying it (batch × heads)
+ * is refused. A model with several unsupported ops names them all.
  *
  * @throws DataError naming the file when the bytes are not an ONNX model
  *   (truncated, garbage), use an opset outside the range, or reference undefined values.

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UnsupportedOpError } from '../../errors';
 import { GraphBuilder } from '../ir/builder';
 import type { Graph } from '../ir/graph';
-import type { ConstTensor, Padding, Shape } from '../ir/ops';
+import type { ConstTensor, GateActivation, Padding, Shape } from '../ir/ops';
 
 export { loadTfjsModelFromDir, saveTfjsModelToDir } from './tfjsFiles';
 
@@ -32,6 +32,8 @@ export const SUPPORTED_TFJS_LAYERS: readonly string[] = [
   'Reshape',
   'Permute',
   'LSTM',
+  'GRU',
+  'LayerNormalization',
   'Dropout',
   'MultiplicativeGaussianNoise',
   'AdditiveGaussianNoise',
@@ -39,7 +41,7 @@ export const SUPPORTED_TFJS_LAYERS: readonly string[] = [
 ];
 
 /** Activation names (tfjs serialised form) the frontend maps to IR nodes. */
-export const SUPPORTED_TFJS_ACTIVATIONS: readonly string[] = ['linear', 'relu', 'tanh', 'sigmoid', 'softmax'];
+export const SUPPORTED_TFJS_ACTIVATIONS: readonly string[] = ['linear', 'relu', 'relu6', 'tanh', 'sigmoid', 'hardSigmoid', 'softmax', 'gelu', 'gelu_new', 'swish'];
 
 type Config = Record<string, unknown>;
 type SymbolicTensor = tf.SymbolicTensor;
@@ -120,6 +122,17 @@ class Converter {
         return this.b.add('sigmoid', this.b.uniqueName(`${layer.name}/sigmoid`), [x], {});
       case 'softmax':
         return this.b.add('softmax', this.b.uniqueName(`${layer.name}/softmax`), [x], { axis: rank - 1 });
+      case 'relu6':
+        return this.b.add('clip', this.b.uniqueName(`${layer.name}/relu6`), [x], { min: 0, max: 6 });
+      case 'hardSigmoid':
+        return this.b.add('hardSigmoid', this.b.uniqueName(`${layer.name}/hardSigmoid`), [x], { alpha: 0.2, beta: 0.5 });
+      case 'gelu':
+      case 'gelu_new':
+        return this.b.add('gelu', this.b.uniqueName(`${layer.name}/${act}`), [x], { approximate: act === 'gelu' ? 'none' : 'tanh' });
+      case 'swish': {
+        const gate = this.b.add('sigmoid', this.b.uniqueName(`${layer.name}/swish_gate`), [x], {});
+        return this.b.add('mul', this.b.uniqueName(`${layer.name}/swish`), [x, gate], {});
+      }
       default:
         throw new UnsupportedOpError(`activation ${JSON.stringify(act)}`, layer.name, SUPPORTED_TFJS_ACTIVATIONS);
     }
@@ -180,8 +193,12 @@ class Converter {
         return y === x ? b.add('identity', name, [x], {}) : y;
       }
       case 'ReLU': {
-        if (config.maxValue !== null && config.maxValue !== undefined) {
-          throw new UnsupportedOpError(`ReLU maxValue=${JSON.stringify(config.maxValue)}`, layer.name, ['ReLU without maxValue']);
+        const max = config.maxValue;
+        if (max !== null && max !== undefined) {
+          if (typeof max !== 'number' || !Number.isFinite(max) || max < 0) {
+            throw new UnsupportedOpError(`ReLU maxValue=${JSON.stringify(max)}`, layer.name, ['ReLU without maxValue, or with a finite maxValue ≥ 0']);
+          }
+          return b.add('clip', name, [x], { min: 0, max });
         }
         return b.add('relu', name, [x], {});
       }
@@ -216,6 +233,26 @@ class Converter {
         return b.add('identity', name, [x], {});
       case 'LSTM':
         return this.lstm(layer, config, weights, name, x);
+      case 'GRU':
+        return this.gru(layer, config, weights, name, x);
+      case 'LayerNormalization': {
+        const shape = b.shapeOf(x);
+        const rank = shape.length;
+        const axes = (Array.isArray(config.axis) ? (config.axis as number[]) : [config.axis ?? -1]).map((a) => (typeof a === 'number' && a < 0 ? a + rank : a));
+        const sorted = [...axes].sort((p, q) => (p as number) - (q as number)) as number[];
+        const first = sorted[0];
+        // The IR normalises over trailing axes [first, rank): the listed axes must be exactly those.
+        if (!Number.isInteger(first) || first < 1 || sorted.some((a, i) => a !== first + i) || sorted[sorted.length - 1] !== rank - 1) {
+          throw new UnsupportedOpError(`LayerNormalization axis=${JSON.stringify(config.axis)}`, layer.name, ['LayerNormalization over the last axes (e.g. axis -1)']);
+        }
+        const paramShape = shape.slice(first) as number[];
+        const n = paramShape.reduce((p, d) => p * d, 1);
+        let k = 0;
+        const reshaped = (t: ConstTensor): ConstTensor => ({ shape: paramShape, data: t.data });
+        const gamma = config.scale ? reshaped(weights[k++]) : { shape: paramShape, data: new Float32Array(n).fill(1) };
+        const beta = config.center ? reshaped(weights[k++]) : undefined;
+        return b.add('layerNorm', name, [x], { axis: first, gamma, ...(beta ? { beta } : {}), epsilon: config.epsilon as number });
+      }
       case 'NoisyLSTM': {
         // ohmic's own LSTM (src/models/paper/lstm.ts): gates i, f, c, o like the IR,
         // no bias option, last state out, and the paper's noise on the gate MVMs.
@@ -255,7 +292,7 @@ class Converter {
       }
     };
     expect('activation', 'tanh');
-    expect('recurrentActivation', 'sigmoid');
+    const recurrentActivation = this.gateActivation(layer, config);
     expect('returnState', false);
     expect('goBackwards', false);
     expect('stateful', false);
@@ -268,6 +305,38 @@ class Converter {
       recurrentKernel: weights[1],
       bias,
       returnSequences: config.returnSequences === true,
+      ...(recurrentActivation === 'sigmoid' ? {} : { recurrentActivation }),
+    });
+  }
+
+  /** An LSTM's or GRU's gate activation: sigmoid, or tfjs's default hardSigmoid. */
+  private gateActivation(layer: Layer, config: Config): GateActivation {
+    const act = config.recurrentActivation;
+    if (act === 'sigmoid' || act === 'hardSigmoid') return act;
+    throw new UnsupportedOpError(`${layer.getClassName()} recurrentActivation=${JSON.stringify(act)}`, layer.name, [
+      `${layer.getClassName()} with recurrentActivation "sigmoid" or "hardSigmoid"`,
+    ]);
+  }
+
+  private gru(layer: Layer, config: Config, weights: ConstTensor[], name: string, x: string): string {
+    for (const [field, wanted] of [['activation', 'tanh'], ['returnState', false], ['goBackwards', false], ['stateful', false]] as const) {
+      if (config[field] !== wanted) {
+        throw new UnsupportedOpError(`GRU ${field}=${JSON.stringify(config[field])}`, layer.name, [`GRU with ${field}=${JSON.stringify(wanted)}`]);
+      }
+    }
+    if (config.resetAfter === true) throw new UnsupportedOpError('GRU resetAfter=true', layer.name, ['GRU with resetAfter=false']);
+    const recurrentActivation = this.gateActivation(layer, config);
+    const units = config.units as number;
+    // tfjs GRUCell: kernel and recurrent kernel columns z, r, h (the IR's z, r, n), one
+    // bias on the input side, and the candidate's recurrent product taken of r ⊙ h.
+    return this.b.add('gru', name, [x], {
+      units,
+      kernel: weights[0],
+      recurrentKernel: weights[1],
+      bias: config.useBias ? weights[2] : { shape: [3 * units], data: new Float32Array(3 * units) },
+      resetAfter: false,
+      returnSequences: config.returnSequences === true,
+      ...(recurrentActivation === 'sigmoid' ? {} : { recurrentActivation }),
     });
   }
 }

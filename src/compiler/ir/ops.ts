@@ -57,8 +57,9 @@ export interface DenseAttrs {
 /**
  * 2-D convolution (cross-correlation, as in TF and ONNX) on NHWC activations.
  * Analog: executed as im2col + one MVM per group with the
- * `(kh·kw·cIn/groups) × (cOut/groups)` matrix whose row index is `(i·kw + j)·cInG + c`
- * (kernel row `i`, column `j`, input channel `c` within the group).
+ * `(kh·kw·cIn/groups) × (cOut/groups)` matrix whose row index is `(c·kh + i)·kw + j`
+ * (input channel `c` within the group, kernel row `i`, column `j`): channel-major, as
+ * PyTorch's `weight.view(cOut, -1)`, so a tile's row band is a range of input channels.
  * Depthwise convolution is `groups = cIn` (with `cOut = cIn · multiplier`).
  */
 export interface Conv2dAttrs {
@@ -87,7 +88,7 @@ export interface BatchNormAttrs {
   readonly epsilon: number;
 }
 
-/** Attributes of ops that have none (relu, tanh, sigmoid, flatten, identity, matmul). */
+/** Attributes of ops that have none (relu, tanh, sigmoid, sqrt, erf, flatten, identity, matmul). */
 export type NoAttrs = Record<string, never>;
 
 /**
@@ -159,8 +160,15 @@ export interface TransposeAttrs {
 }
 
 /**
- * Single-layer, forward-direction LSTM over `[batch, time, features]`, zero initial
- * state, activations fixed to sigmoid (gates) and tanh (cell input and output).
+ * The gate activation of a recurrent layer: `'sigmoid'` (ONNX, PyTorch), or
+ * `'hardSigmoid'`, `clip(0.2·x + 0.5, 0, 1)` (the tfjs/Keras default for LSTM and GRU).
+ */
+export type GateActivation = 'sigmoid' | 'hardSigmoid';
+
+/**
+ * Single-layer, single-direction LSTM over `[batch, time, features]`, zero initial
+ * state, tanh on the cell input and output, and `recurrentActivation` (default
+ * sigmoid) on the gates.
  *
  * **Gate order in the IR is `i, f, c, o`** (input, forget, cell candidate, output),
  * the tfjs/Keras order: columns `[k·units, (k+1)·units)` of `kernel`,
@@ -181,6 +189,15 @@ export interface LstmAttrs {
   readonly bias: ConstTensor;
   /** `true`: output `[batch, time, units]`; `false`: last state `[batch, units]`. */
   readonly returnSequences: boolean;
+  /** Gate activation (i, f, o); default `'sigmoid'`. */
+  readonly recurrentActivation?: GateActivation;
+  /**
+   * Read the sequence from its last step to its first (the backward half of a
+   * bidirectional LSTM). The output sequence stays aligned with the input: step `t`
+   * of the output is the state after reading `x_t`; the last state is the one after
+   * reading `x_0`. The MVM of the k-th step *processed* is step k.
+   */
+  readonly reverse?: boolean;
   /**
    * A noise point on the gate pre-activations (the per-step MVM output, before the
    * bias), as in the paper's LSTM: models trained with it carry it here, and the
@@ -188,6 +205,114 @@ export interface LstmAttrs {
    * it sits inside the recurrence.
    */
   readonly gateNoise?: NoiseAttrs;
+}
+
+/**
+ * Single-layer, single-direction GRU over `[batch, time, features]`, zero initial
+ * state, tanh on the candidate and `recurrentActivation` on the update and reset gates.
+ *
+ * **Gate order is `z, r, n`** (update, reset, candidate), the order of ONNX and of
+ * tfjs/Keras: columns `[k·units, (k+1)·units)` of `kernel`, `recurrentKernel` and
+ * `bias` belong to gate `k`. Per step, with `f` the gate activation:
+ * `z = f(x·Wz + h·Rz + bz)`, `r = f(x·Wr + h·Rr + br)`,
+ * `n = tanh(x·Wn + bn + r ⊙ (h·Rn + recurrentBias))` when `resetAfter`
+ * (ONNX `linear_before_reset = 1`, what PyTorch exports), else
+ * `n = tanh(x·Wn + bn + (r ⊙ h)·Rn)` (ONNX's default, tfjs/Keras `reset_after = false`);
+ * `h' = (1 − z) ⊙ n + z ⊙ h`.
+ *
+ * Analog: three MVMs per step, the node's three matrices (`mvmMatrix` groups):
+ * 0: `[features + units, 2·units]`, `[[Wz Wr]; [Rz Rr]]` on `[x_t, h]`;
+ * 1: `[features, units]`, `Wn` on `x_t`;
+ * 2: `[units, units]`, `Rn` on `h` (resetAfter) or on `r ⊙ h` (which needs matrix 0's output first).
+ */
+export interface GruAttrs {
+  readonly units: number;
+  /** `[features, 3·units]`. */
+  readonly kernel: ConstTensor;
+  /** `[units, 3·units]`. */
+  readonly recurrentKernel: ConstTensor;
+  /**
+   * `[3·units]`, added outside the reset gate: for z and r the input and recurrent
+   * biases summed; for n the input bias (plus, without resetAfter, the recurrent one).
+   */
+  readonly bias: ConstTensor;
+  /** `[units]`: the candidate's recurrent bias, inside `r ⊙ (·)` (resetAfter only; zeros when absent). */
+  readonly recurrentBias?: ConstTensor;
+  readonly resetAfter: boolean;
+  /** `true`: output `[batch, time, units]`; `false`: last state `[batch, units]`. */
+  readonly returnSequences: boolean;
+  /** Gate activation (z, r); default `'sigmoid'`. */
+  readonly recurrentActivation?: GateActivation;
+  /** Read the sequence backwards, as {@link LstmAttrs.reverse}. */
+  readonly reverse?: boolean;
+}
+
+/**
+ * Layer normalisation over the trailing axes `[axis, rank)` (non-negative, ≥ 1):
+ * `y = (x − mean) / sqrt(var + epsilon) · gamma + beta`, mean and (biased) variance
+ * per sample over those axes. `gamma` and `beta` have the shape of those axes. Digital.
+ */
+export interface LayerNormAttrs {
+  readonly axis: number;
+  readonly gamma: ConstTensor;
+  /** Zeros when absent. */
+  readonly beta?: ConstTensor;
+  /** ≥ 0. */
+  readonly epsilon: number;
+}
+
+/**
+ * An element-wise `mul`, `sub` or `div`. Either two activation inputs, broadcast
+ * NumPy-style on equal ranks (each axis equal, or 1 in one of them; the batch
+ * equal), or one activation and `constant`, broadcast against the trailing axes as
+ * {@link AddAttrs}'s. `constantFirst` puts the constant on the left (`c − x`, `c / x`).
+ * Digital.
+ */
+export interface BinaryAttrs {
+  readonly constant?: ConstTensor;
+  readonly constantFirst?: boolean;
+}
+
+/** `x ** exponent`, element-wise (a constant, finite exponent). Digital. */
+export interface PowAttrs {
+  readonly exponent: number;
+}
+
+/** `min(max(x, min), max)`; an absent bound does not clip (ReLU6 is `{min: 0, max: 6}`). Digital. */
+export interface ClipAttrs {
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/**
+ * GELU: `'none'`: `x · (1 + erf(x/√2)) / 2` (PyTorch's default); `'tanh'`:
+ * `x · (1 + tanh(√(2/π) · (x + 0.044715·x³))) / 2`. Digital.
+ */
+export interface GeluAttrs {
+  readonly approximate: 'none' | 'tanh';
+}
+
+/** `max(0, min(1, alpha·x + beta))` (ONNX HardSigmoid; tfjs's is alpha 0.2, beta 0.5). Digital. */
+export interface HardSigmoidAttrs {
+  readonly alpha: number;
+  readonly beta: number;
+}
+
+/**
+ * A reduction over non-batch `axes` (sorted, distinct, each ≥ 1). `keepDims` keeps
+ * them as size-1 axes. Digital.
+ */
+export interface ReduceAttrs {
+  readonly kind: 'mean' | 'sum' | 'max' | 'min';
+  readonly axes: readonly number[];
+  readonly keepDims: boolean;
+}
+
+/** `x[..., start:end, ...]` along non-batch `axis`, `0 ≤ start < end ≤ size` (step 1). */
+export interface SliceAttrs {
+  readonly axis: number;
+  readonly start: number;
+  readonly end: number;
 }
 
 /** Softmax along `axis` (non-negative, ≥ 1; normally the last). */
@@ -232,17 +357,30 @@ export interface OpAttrs {
   reshape: ReshapeAttrs;
   transpose: TransposeAttrs;
   lstm: LstmAttrs;
+  gru: GruAttrs;
   softmax: SoftmaxAttrs;
   matmul: MatMulAttrs;
   noise: NoiseAttrs;
   identity: NoAttrs;
+  layerNorm: LayerNormAttrs;
+  mul: BinaryAttrs;
+  sub: BinaryAttrs;
+  div: BinaryAttrs;
+  pow: PowAttrs;
+  sqrt: NoAttrs;
+  erf: NoAttrs;
+  clip: ClipAttrs;
+  gelu: GeluAttrs;
+  hardSigmoid: HardSigmoidAttrs;
+  reduce: ReduceAttrs;
+  slice: SliceAttrs;
 }
 
 /** Every operation the IR knows. */
 export type OpKind = keyof OpAttrs;
 
 /** Op kinds whose work is a matrix–vector product with constant weights. */
-export const ANALOG_OP_KINDS = ['dense', 'conv2d', 'lstm'] as const satisfies readonly OpKind[];
+export const ANALOG_OP_KINDS = ['dense', 'conv2d', 'lstm', 'gru'] as const satisfies readonly OpKind[];
 
 /** An op kind that runs on crossbar tiles. */
 export type AnalogOpKind = (typeof ANALOG_OP_KINDS)[number];
@@ -265,10 +403,23 @@ export const OP_ARITY: { readonly [K in OpKind]: number | readonly [number, numb
   reshape: 1,
   transpose: 1,
   lstm: 1,
+  gru: 1,
   softmax: 1,
   matmul: 2,
   noise: 1,
   identity: 1,
+  layerNorm: 1,
+  mul: [1, 2],
+  sub: [1, 2],
+  div: [1, 2],
+  pow: 1,
+  sqrt: 1,
+  erf: 1,
+  clip: 1,
+  gelu: 1,
+  hardSigmoid: 1,
+  reduce: 1,
+  slice: 1,
 };
 
 /** All op kinds, in a stable order (for error messages and exhaustive tests). */

@@ -127,6 +127,53 @@ function checkAxis(axis: number, rank: number, what: string): void {
   }
 }
 
+/** NumPy broadcast of two equal-rank shapes (each axis equal, or 1 in one of them). */
+function broadcastShapes(a: Shape, b: Shape, what: string): Shape {
+  if (a.length !== b.length) throw new ShapeError(`${what}: inputs ${fmt(a)} and ${fmt(b)} have different ranks`);
+  return a.map((d, i) => {
+    const e = b[i];
+    if (i === 0) return d ?? e;
+    if (d === e) return d;
+    if (d === 1) return e;
+    if (e === 1) return d;
+    if (d === null || e === null) throw new ShapeError(`${what}: axis ${i} of ${fmt(a)} and ${fmt(b)} is unknown in one of them`);
+    throw new ShapeError(`${what}: inputs ${fmt(a)} and ${fmt(b)} do not broadcast (axis ${i})`);
+  });
+}
+
+/** A constant broadcast against the trailing axes of `x` (per-sample: fewer axes than `x`, each 1 or equal). */
+function checkTrailingConstant(c: readonly number[], x: Shape, what: string): void {
+  const tail = x.slice(x.length - c.length);
+  if (c.length >= x.length || c.some((d, i) => d !== 1 && d !== tail[i])) {
+    throw new ShapeError(`${what}: constant of shape ${fmt(c)} does not broadcast against the trailing axes of ${fmt(x)}`);
+  }
+}
+
+function binaryRule<K extends 'mul' | 'sub' | 'div'>(what: K): Rule<K> {
+  return (a: OpAttrs[K], inputs) => {
+    if (inputs.length === 2) {
+      if (a.constant) throw new ShapeError(`${what}: takes either two activations or one activation and a constant, not both`);
+      return broadcastShapes(inputs[0], inputs[1], what);
+    }
+    if (!a.constant) throw new ShapeError(`${what}: one activation input needs a constant operand`);
+    checkTrailingConstant(a.constant.shape, inputs[0], what);
+    return inputs[0];
+  };
+}
+
+function recurrentInput(x: Shape, what: string): number {
+  expectRank(x, 3, `${what} input [batch, time, features]`);
+  const f = x[2];
+  if (f === null) throw new ShapeError(`${what}: feature axis of ${fmt(x)} is unknown`);
+  return f;
+}
+
+function checkGateActivation(act: unknown, what: string): void {
+  if (act !== undefined && act !== 'sigmoid' && act !== 'hardSigmoid') {
+    throw new ShapeError(`${what} recurrentActivation = ${JSON.stringify(act)}: expected 'sigmoid' or 'hardSigmoid'`);
+  }
+}
+
 const RULES: { readonly [K in OpKind]: Rule<K> } = {
   input: (a) => a.shape,
   dense: (a, [x]) => {
@@ -159,12 +206,76 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
     if (c === null) throw new ShapeError(`batchNorm: channel axis of ${fmt(x)} is unknown`);
     for (const key of ['gamma', 'beta', 'mean', 'variance'] as const) expectConst(a[key], [c], `batchNorm ${key}`);
     if (!(a.epsilon >= 0)) throw new ShapeError(`batchNorm epsilon = ${a.epsilon}: expected ≥ 0`);
+    // A variance is never negative; folding or running one would divide by √(negative) = NaN.
+    const variance = a.variance.data;
+    for (let i = 0; i < variance.length; i++) {
+      if (!(variance[i] >= 0)) {
+        throw new ShapeError(`batchNorm variance[${i}] = ${variance[i]}: expected a finite number ≥ 0 (a variance cannot be negative)`);
+      }
+    }
     return x;
   },
   relu: elementwise,
   tanh: elementwise,
   sigmoid: elementwise,
   identity: elementwise,
+  sqrt: elementwise,
+  erf: elementwise,
+  mul: binaryRule('mul'),
+  sub: binaryRule('sub'),
+  div: binaryRule('div'),
+  pow: (a, [x]) => {
+    if (!Number.isFinite(a.exponent)) throw new ShapeError(`pow exponent = ${a.exponent}: expected a finite number`);
+    return x;
+  },
+  clip: (a, [x]) => {
+    for (const key of ['min', 'max'] as const) {
+      const v = a[key];
+      if (v !== undefined && !Number.isFinite(v)) throw new ShapeError(`clip ${key} = ${v}: expected a finite number or no bound`);
+    }
+    if (a.min !== undefined && a.max !== undefined && a.min > a.max) throw new ShapeError(`clip min = ${a.min} exceeds max = ${a.max}`);
+    return x;
+  },
+  gelu: (a, [x]) => {
+    if (a.approximate !== 'none' && a.approximate !== 'tanh') {
+      throw new ShapeError(`gelu approximate = ${JSON.stringify(a.approximate)}: expected 'none' or 'tanh'`);
+    }
+    return x;
+  },
+  hardSigmoid: (a, [x]) => {
+    if (!Number.isFinite(a.alpha) || !Number.isFinite(a.beta)) throw new ShapeError(`hardSigmoid alpha = ${a.alpha}, beta = ${a.beta}: expected finite numbers`);
+    return x;
+  },
+  layerNorm: (a, [x]) => {
+    checkAxis(a.axis, x.length, 'layerNorm');
+    const tail = x.slice(a.axis);
+    if (tail.includes(null)) throw new ShapeError(`layerNorm: normalised axes of ${fmt(x)} are unknown`);
+    expectConst(a.gamma, tail as number[], 'layerNorm gamma');
+    if (a.beta) expectConst(a.beta, tail as number[], 'layerNorm beta');
+    if (!(a.epsilon >= 0) || !Number.isFinite(a.epsilon)) throw new ShapeError(`layerNorm epsilon = ${a.epsilon}: expected a finite number ≥ 0`);
+    return x;
+  },
+  reduce: (a, [x]) => {
+    if (!['mean', 'sum', 'max', 'min'].includes(a.kind)) throw new ShapeError(`reduce kind = ${JSON.stringify(a.kind)}: expected mean, sum, max or min`);
+    if (a.axes.length === 0) throw new ShapeError('reduce: no axes');
+    a.axes.forEach((axis, i) => {
+      checkAxis(axis, x.length, 'reduce');
+      if (i > 0 && axis <= a.axes[i - 1]) throw new ShapeError(`reduce axes ${fmt(a.axes)}: expected distinct axes in increasing order`);
+    });
+    if (a.keepDims) return x.map((d, i) => (a.axes.includes(i) ? 1 : d));
+    return x.filter((_, i) => !a.axes.includes(i));
+  },
+  slice: (a, [x]) => {
+    checkAxis(a.axis, x.length, 'slice');
+    const size = x[a.axis];
+    if (size === null) throw new ShapeError(`slice: axis ${a.axis} of ${fmt(x)} is unknown`);
+    if (!Number.isInteger(a.start) || !Number.isInteger(a.end) || a.start < 0 || a.end > size || a.start >= a.end) {
+      throw new ShapeError(`slice [${a.start}, ${a.end}) on axis ${a.axis} of ${fmt(x)}: expected 0 ≤ start < end ≤ ${size}`);
+    }
+    const out = [...x];
+    out[a.axis] = a.end - a.start;
+    return out;
+  },
   noise: (a, [x]) => {
     if (!(a.sigma >= 0) || !Number.isFinite(a.sigma)) throw new ShapeError(`noise sigma = ${a.sigma}: expected a finite number ≥ 0`);
     if (a.kind !== 'multiplicative' && a.kind !== 'additive') {
@@ -196,13 +307,7 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
   add: (a, inputs) => {
     sameShapes(inputs, 'add');
     const x = inputs[0];
-    if (a.constant) {
-      const c = a.constant.shape;
-      const tail = x.slice(x.length - c.length);
-      if (c.length >= x.length || c.some((d, i) => d !== 1 && d !== tail[i])) {
-        throw new ShapeError(`add: constant of shape ${fmt(c)} does not broadcast against the trailing axes of ${fmt(x)}`);
-      }
-    }
+    if (a.constant) checkTrailingConstant(a.constant.shape, x, 'add');
     return x;
   },
   flatten: (_a, [x]) => {
@@ -235,14 +340,27 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
     return p.map((i) => x[i]);
   },
   lstm: (a, [x]) => {
-    expectRank(x, 3, 'lstm input [batch, time, features]');
+    const f = recurrentInput(x, 'lstm');
     const u = a.units;
     if (!Number.isInteger(u) || u < 1) throw new ShapeError(`lstm units = ${u}: expected a positive integer`);
-    const f = x[2];
-    if (f === null) throw new ShapeError(`lstm: feature axis of ${fmt(x)} is unknown`);
+    checkGateActivation(a.recurrentActivation, 'lstm');
     expectConst(a.kernel, [f, 4 * u], 'lstm kernel');
     expectConst(a.recurrentKernel, [u, 4 * u], 'lstm recurrentKernel');
     expectConst(a.bias, [4 * u], 'lstm bias');
+    return a.returnSequences ? [x[0], x[1], u] : [x[0], u];
+  },
+  gru: (a, [x]) => {
+    const f = recurrentInput(x, 'gru');
+    const u = a.units;
+    if (!Number.isInteger(u) || u < 1) throw new ShapeError(`gru units = ${u}: expected a positive integer`);
+    checkGateActivation(a.recurrentActivation, 'gru');
+    expectConst(a.kernel, [f, 3 * u], 'gru kernel');
+    expectConst(a.recurrentKernel, [u, 3 * u], 'gru recurrentKernel');
+    expectConst(a.bias, [3 * u], 'gru bias');
+    if (a.recurrentBias) {
+      if (!a.resetAfter) throw new ShapeError('gru recurrentBias: only with resetAfter (without it the recurrent bias belongs in bias)');
+      expectConst(a.recurrentBias, [u], 'gru recurrentBias');
+    }
     return a.returnSequences ? [x[0], x[1], u] : [x[0], u];
   },
   softmax: (a, [x]) => {

@@ -85,6 +85,20 @@ export interface TrainOptions {
   onEpoch?: (r: EpochRecord) => void;
   /** Polled after every batch; true checkpoints (when a dir is set) and stops. */
   shouldStop?: () => boolean;
+  /**
+   * Replaces each gathered batch's inputs before its step (adversarial training:
+   * src/models/attacks/adversarialTraining.ts). `apply` must be a pure function of
+   * the weights, the batch and its position, so a resumed run stays bit-identical;
+   * `key` joins the checkpoint fingerprint, so a resume with another transform is refused.
+   */
+  batchTransform?: BatchTransform;
+}
+
+/** See {@link TrainOptions.batchTransform}. */
+export interface BatchTransform {
+  readonly key: string;
+  /** Returns the inputs to train on (a new tensor, or `x` itself), shaped like `x`. */
+  apply(x: tf.Tensor, y: tf.Tensor, at: { epoch: number; batch: number; step: number }): tf.Tensor;
 }
 
 /** Outcome of `trainModel`. */
@@ -216,7 +230,7 @@ function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
 
-function runKeyOf(o: ResolvedOptions, data: Dataset, model: tf.LayersModel): string {
+function runKeyOf(o: ResolvedOptions, data: Dataset, model: tf.LayersModel, transformKey?: string): string {
   return JSON.stringify({
     optimizer: o.optimizer,
     learningRate: o.learningRate,
@@ -229,6 +243,7 @@ function runKeyOf(o: ResolvedOptions, data: Dataset, model: tf.LayersModel): str
     shape: data.shape,
     // Shapes, not names: tfjs suffixes auto-generated names per process (conv2d_1, conv2d_2…).
     weights: model.weights.map((w) => w.shape),
+    ...(transformKey === undefined ? {} : { batchTransform: transformKey }),
   });
 }
 
@@ -243,7 +258,7 @@ export async function trainModel(model: tf.LayersModel, data: Dataset, options: 
   if (options.validation) validateDataset('validation', options.validation, model, o.numClasses);
   registerTrainingKernels();
 
-  const runKey = runKeyOf(o, data, model);
+  const runKey = runKeyOf(o, data, model, options.batchTransform?.key);
   const batchesPerEpoch = Math.ceil(data.count / o.batchSize);
   const noise = noiseSources(model);
   const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -332,7 +347,9 @@ export async function trainModel(model: tf.LayersModel, data: Dataset, options: 
       while (batch < batchesPerEpoch) {
         const start = batch * o.batchSize;
         const end = Math.min(data.count, start + o.batchSize);
-        const { x, y } = gatherBatch(data, order, start, end);
+        const { x: natural, y } = gatherBatch(data, order, start, end);
+        const x = options.batchTransform ? options.batchTransform.apply(natural, y, { epoch, batch, step }) : natural;
+        if (x !== natural) natural.dispose();
         const lossTensor = optimizer.minimize(
           () =>
             tf.tidy(() => {

@@ -18,7 +18,7 @@ import type { FloatTensor, HostTensor, IntTensor } from './onnxTensor';
 import { decodeTensor, isAllZero } from './onnxTensor';
 
 /** Default-domain opset versions {@link fromOnnx} accepts (inclusive). */
-export const ONNX_OPSET_RANGE = { min: 11, max: 17 } as const;
+export const ONNX_OPSET_RANGE = { min: 11, max: 21 } as const;
 
 /** Options of {@link fromOnnx}. */
 export interface OnnxImportOptions {
@@ -42,6 +42,14 @@ export interface ActValue {
   readonly axes: AxisMap;
   /** Zero padding on H and W still to apply (from `Pad`). */
   readonly pad?: Pads;
+  /**
+   * Set when a Reshape merged the batch with other axes (attention's
+   * `[seq, batch·heads, d]`): ONNX axis `i` holds IR axes `merged[i]`, in row-major
+   * order (none for a size-1 axis). `axes` then only records where the batch's ONNX
+   * axis is; `act` refuses such a value unless the op handles merged axes
+   * (`mergedAxes.ts`), so no other op can misread it.
+   */
+  readonly merged?: readonly (readonly number[])[];
 }
 
 /** A constant ONNX value (initializer, `Constant`, or folded from constants). */
@@ -69,6 +77,13 @@ export const ZERO_PADS: Pads = [0, 0, 0, 0];
 /** Whether a pending `Pad` is absent or all zero. */
 export function isZeroPads(p: Pads | undefined): boolean {
   return !p || p.every((v) => v === 0);
+}
+
+/** The refusal of an op that cannot read a value whose batch a Reshape merged with other axes. */
+export function mergedRefusal(what: string, nodeName: string): UnsupportedOpError {
+  return new UnsupportedOpError(`${what} of a tensor whose batch axis a Reshape merged with other axes`, nodeName, [
+    'Transpose, Reshape, MatMul, Gemm, Softmax and arithmetic with a scalar constant on such a tensor, until a Reshape splits the batch off again',
+  ]);
 }
 
 /** Wrapped errors already name their ONNX node; outer nodes pass them through. */
@@ -101,7 +116,7 @@ export class Converter {
     private readonly options: OnnxImportOptions,
     private readonly handlers: Readonly<Record<string, Handler>>,
   ) {
-    this.supported = Object.keys(handlers);
+    this.supported = Object.keys(handlers).sort();
     const graph = model.graph!;
     const defaultOpsets = model.opsetImport.filter((o) => !o.domain || o.domain === 'ai.onnx');
     if (defaultOpsets.length === 0) throw new DataError(file, 'the model imports no default-domain (ai.onnx) opset');
@@ -109,7 +124,7 @@ export class Converter {
     if (this.opset < ONNX_OPSET_RANGE.min || this.opset > ONNX_OPSET_RANGE.max) {
       throw new DataError(
         file,
-        `default-domain opset ${this.opset} is not supported: expected ${ONNX_OPSET_RANGE.min} to ${ONNX_OPSET_RANGE.max} (re-export the model, e.g. torch.onnx.export(..., opset_version=17))`,
+        `default-domain opset ${this.opset} is not supported: expected ${ONNX_OPSET_RANGE.min} to ${ONNX_OPSET_RANGE.max} (re-export the model, e.g. torch.onnx.export(..., opset_version=${ONNX_OPSET_RANGE.max}))`,
       );
     }
     for (const t of graph.initializer) this.initializers.set(t.name ?? '', t);
@@ -127,9 +142,10 @@ export class Converter {
 
   /**
    * The live nodes (those the graph outputs depend on), and for each value the number
-   * of graph outputs and live nodes reading it. An LSTM's zero initial state is not a
-   * dependency: the IR's LSTM starts from zeros, so whatever computes the state's
-   * shape (PyTorch emits Shape → Gather → ... → ConstantOfShape) is dead code here.
+   * of graph outputs and live nodes reading it. An LSTM's or GRU's zero initial state
+   * is not a dependency: the IR's recurrent layers start from zeros, so whatever
+   * computes the state's shape (PyTorch emits Shape → Gather → ... → ConstantOfShape)
+   * is dead code here.
    */
   private findLiveNodes(): Set<NodeProto> {
     const graph = this.model.graph!;
@@ -142,7 +158,9 @@ export class Converter {
       live.add(producer.node);
       producer.node.input.forEach((input, i) => {
         if (!input) return;
-        if (producer.node.opType === 'LSTM' && (i === 5 || i === 6) && this.isZeroState(input)) return;
+        const type = producer.node.opType;
+        const isState = (type === 'LSTM' && (i === 5 || i === 6)) || (type === 'GRU' && i === 5);
+        if (isState && this.isZeroState(input)) return;
         this.readers.set(input, (this.readers.get(input) ?? 0) + 1);
         stack.push(input);
       });
@@ -158,10 +176,22 @@ export class Converter {
     }
     const live = this.findLiveNodes();
     this.live = live;
-    // Report an unsupported op before converting anything, starting from the outputs:
-    // for a GRU fed by PyTorch's shape arithmetic, the GRU is the news, not the Shape.
+    // Report every unsupported op before converting anything, starting from the outputs.
+    const unsupported: UnsupportedOpError[] = [];
     for (let i = graph.node.length - 1; i >= 0; i--) {
-      if (live.has(graph.node[i])) this.checkSupported(graph.node[i], i);
+      if (!live.has(graph.node[i])) continue;
+      try {
+        this.checkSupported(graph.node[i], i);
+      } catch (err) {
+        if (!(err instanceof UnsupportedOpError)) throw err;
+        unsupported.push(err);
+      }
+    }
+    if (unsupported.length === 1) throw unsupported[0];
+    if (unsupported.length > 1) {
+      unsupported.reverse(); // file order
+      // One error naming every unsupported node, so a user sees the whole list at once.
+      throw new UnsupportedOpError(unsupported.map((e) => e.op).join(', '), unsupported.map((e) => e.nodeName).join("', '"), this.supported);
     }
     // Convert live nodes in file order (ONNX requires a topological order), so that
     // demand-driven conversion of each node's inputs never recurses deeply; a node
@@ -185,6 +215,16 @@ export class Converter {
     }
     const dims = tensorType.shape?.dim;
     if (!dims || dims.length === 0) throw new DataError(this.file, `graph input '${name}' declares no shape; expected [batch, ...]`);
+    dims.forEach((d, i) => {
+      // 0 is a real size (an input that holds nothing), not "unknown"; sizes past 2^53 are not sizes.
+      if (d.dimValue === undefined || d.dimValue < 0) return;
+      if (!Number.isSafeInteger(d.dimValue) || (i > 0 && d.dimValue === 0)) {
+        throw new DataError(
+          this.file,
+          `graph input '${name}' declares size ${d.dimValue} on axis ${i}; expected a positive integer below 2^53 (or a symbolic size)`,
+        );
+      }
+    });
     const first = dims[0].dimValue;
     if (first !== undefined && first > 0) {
       if (this.staticBatch !== undefined && this.staticBatch !== first) {
@@ -209,6 +249,7 @@ export class Converter {
       throw new UnsupportedOpError(`constant graph output '${name}'`, name, ['graph outputs computed from the inputs']);
     }
     if (!isZeroPads(v.pad)) throw new UnsupportedOpError('Pad as a graph output', name, this.supported);
+    if (v.merged) throw mergedRefusal('a graph output', name);
     const rank = v.axes.length;
     let out: ActValue;
     try {
@@ -324,11 +365,12 @@ export class Converter {
   }
 
   /** Input `i` as an activation; constants and pending pads are rejected unless allowed. */
-  act(op: Op, i: number, allowPad = false): ActValue {
+  act(op: Op, i: number, allowPad = false, allowMerged = false): ActValue {
     const v = this.input(op, i);
     if (v.kind === 'const') {
       throw new UnsupportedOpError(`${op.type} of constant input '${op.node.input[i]}'`, op.name, [`${op.type} of a computed (batch-dependent) input`]);
     }
+    if (v.merged && !allowMerged) throw mergedRefusal(op.type, op.name);
     if (!allowPad && !isZeroPads(v.pad)) {
       throw new UnsupportedOpError(`Pad followed by ${op.type}`, op.name, ['Pad (constant zero, H and W only) followed by Conv or AveragePool']);
     }
@@ -357,7 +399,7 @@ export class Converter {
 
   setOutput(op: Op, i: number, v: Value): void {
     const name = op.node.output[i];
-    if (name) this.values.set(name, v);
+    if (name) this.setValue(name, v);
   }
 
   /** Whether value `name` is already defined. */
@@ -365,9 +407,23 @@ export class Converter {
     return !!name && this.values.has(name);
   }
 
-  /** Define value `name` (the output of a node fused into the current one). */
+  /** Define value `name` (an op's output, or the output of a node fused into the current one). */
   setValue(name: string, v: Value): void {
+    if (v.kind === 'act') this.checkHeld(name, v);
     this.values.set(name, v);
+  }
+
+  /**
+   * A guard against handler bugs that would give wrong answers: every IR axis of the
+   * tensor holding `v` is held by exactly one ONNX axis (by `axes`, or `merged`).
+   */
+  private checkHeld(name: string, v: ActValue): void {
+    const rank = this.irShape(v).length;
+    const held = (v.merged ?? v.axes.map((a) => (a === null ? [] : [a]))).flat();
+    const sorted = [...held].sort((p, q) => p - q);
+    if (sorted.length !== rank || sorted.some((a, k) => a !== k) || (v.merged && v.merged.length !== v.axes.length)) {
+      throw new Error(`internal error: ONNX value '${name}' maps its axes ${JSON.stringify(v.merged ?? v.axes)} onto an IR tensor of rank ${rank}`);
+    }
   }
 
   /**
@@ -403,7 +459,9 @@ export class Converter {
 
   /** The value's ONNX shape (`null` for the batch). */
   onnxShape(v: ActValue): (number | null)[] {
-    return onnxShapeOf(v.axes, this.irShape(v));
+    const ir = this.irShape(v);
+    if (v.merged) return v.merged.map((g) => (g.includes(0) ? null : g.reduce((p, a) => p * (ir[a] as number), 1)));
+    return onnxShapeOf(v.axes, ir);
   }
 
   /** Append an IR node named after `base` and return its name. */
@@ -413,6 +471,7 @@ export class Converter {
 
   /** The value held in arrangement `to`, with an IR transpose and/or reshape if needed (cached). */
   arrange(v: ActValue, to: AxisMap, label: string): ActValue {
+    if (v.merged) throw mergedRefusal('a layout change', label);
     if (sameAxes(v.axes, to)) return v;
     const key = `${v.ir}|${v.axes.join(',')}|${to.join(',')}`;
     const cached = this.layoutCache.get(key);
@@ -427,7 +486,7 @@ export class Converter {
     return { ...out, pad: v.pad };
   }
 
-  /** Whether value `name` is a zero LSTM state: an all-zero constant or a ConstantOfShape of zero. */
+  /** Whether value `name` is a zero recurrent state: an all-zero constant or a ConstantOfShape of zero, or a part of one. */
   isZeroState(name: string): boolean {
     const init = this.initializers.get(name);
     if (init) return isAllZero(decodeTensor(init, `initializer '${name}'`, this.file));
@@ -448,6 +507,15 @@ export class Converter {
         return !fill || isAllZero(fill);
       }
       case 'Identity':
+      case 'Cast':
+      case 'Slice':
+      case 'Gather':
+      case 'Squeeze':
+      case 'Unsqueeze':
+      case 'Reshape':
+      case 'Expand':
+        // Parts and re-shapes of a zero state are zero (PyTorch slices one layer's
+        // state out of a [layers·directions, batch, hidden] zero tensor).
         return this.isZeroState(node.input[0]);
       default:
         return false;

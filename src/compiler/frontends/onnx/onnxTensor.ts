@@ -49,12 +49,18 @@ function typeName(code: number | undefined): string {
 export function decodeTensor(t: TensorProto, what: string, file: string): HostTensor {
   const name = t.name ?? '';
   const dims = [...t.dims];
-  if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new DataError(file, `${what}: invalid dims [${dims.join(', ')}]`);
+  // int64 dims arrive as doubles: anything past 2^53 (or negative) is not a size.
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new DataError(file, `${what}: invalid dims [${dims.join(', ')}]; expected non-negative integers below 2^53`);
+  }
   if (t.dataLocation === EXTERNAL) {
     throw new DataError(file, `${what}: weights stored in an external file are not supported; save the model with its weights inside the .onnx file`);
   }
   if (t.segment !== undefined) throw new DataError(file, `${what}: segmented tensors are not supported`);
   const n = sizeOf(dims);
+  if (!Number.isSafeInteger(n)) {
+    throw new DataError(file, `${what}: dims [${dims.join(', ')}] describe ${n} elements, more than any file holds; the file may be corrupt`);
+  }
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
   const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
   const expectLength = (have: number, want: number, field: string) => {
@@ -62,6 +68,20 @@ export function decodeTensor(t: TensorProto, what: string, file: string): HostTe
       throw new DataError(file, `${what}: ${field} holds ${have} values, but dims [${dims.join(', ')}] need ${want}; the file may be corrupt`);
     }
   };
+  // Every length is checked against the dims before anything of size n is allocated:
+  // dims of 1e12 elements over a few bytes of data are a corrupt file, not a RangeError.
+  const width = t.dataType === DOUBLE || t.dataType === INT64 ? 8 : t.dataType === BOOL ? 1 : 4;
+  if (view) {
+    expectLength(view.byteLength / width, n, 'raw_data');
+  } else if (t.dataType === FLOAT) {
+    expectLength(t.floatData.length, n, 'float_data');
+  } else if (t.dataType === DOUBLE) {
+    expectLength(t.doubleData.length, n, 'double_data');
+  } else if (t.dataType === INT64) {
+    expectLength(t.int64Data.length, n, 'int64_data');
+  } else if (t.dataType === INT32 || t.dataType === BOOL) {
+    expectLength(t.int32Data.length, n, 'int32_data');
+  }
   switch (t.dataType) {
     case FLOAT:
     case DOUBLE: {

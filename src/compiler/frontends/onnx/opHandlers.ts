@@ -8,13 +8,15 @@ import { DataError, ShapeError, UnsupportedOpError } from '../../../errors';
 import type { ConstTensor, OpAttrs, Padding } from '../../ir/ops';
 import { sizeOf } from '../../ir/ops';
 import { explicitPadding, formatShape } from '../../ir/shapes';
-import type { ActValue, Converter, Handler, Op, Pads } from './converter';
-import { ZERO_PADS, isZeroPads } from './converter';
+import type { ActValue, ConstValue, Converter, Handler, Op, Pads } from './converter';
+import { ZERO_PADS, isZeroPads, mergedRefusal } from './converter';
+import { denseMerged, matmulMerged, reshapeByGroups, singleAtom, transposeMerged } from './mergedAxes';
 import { NCHW_AS_NHWC, batchAxisOf, identityAxes, irRankOf, moveAxisLast, permutationIndex, rowMajorAxes, transposeAxes } from './layout';
 import type { TensorProto } from './onnxProto';
 import type { FloatTensor, HostTensor } from './onnxTensor';
 import { decodeTensor, isAllZero } from './onnxTensor';
-import { convKernelFromOnnx, denseWeightsFromOnnx, lstmWeightsFromOnnx } from './weights';
+import { convKernelFromOnnx, denseWeightsFromOnnx } from './weights';
+import { concatConsts, dependsOnBatch, foldArith, isBatchSize, takeAlong } from './constFold';
 
 /** A constant built from attribute values (`Constant.value_floats` etc.), checked like any tensor. */
 function literalTensor(name: string, dims: number[], values: readonly number[], kind: 'float' | 'int', file: string): HostTensor {
@@ -30,7 +32,7 @@ function literalTensor(name: string, dims: number[], values: readonly number[], 
   return decodeTensor(proto, `constant '${name}'`, file);
 }
 
-function normaliseAxis(axis: number, rank: number, what = 'axis'): number {
+export function normaliseAxis(axis: number, rank: number, what = 'axis'): number {
   const a = axis < 0 ? axis + rank : axis;
   if (!Number.isInteger(a) || a < 0 || a >= rank) {
     throw new ShapeError(`${what} = ${axis} is out of range for a rank-${rank} tensor`);
@@ -80,6 +82,9 @@ const constant: Handler = (c, op) => {
   c.setOutput(op, 0, { kind: 'const', tensor: t });
 };
 
+/** Most elements a ConstantOfShape may build (its shape comes from the file, its data does not). */
+const MAX_CONSTANT_OF_SHAPE_ELEMENTS = 1 << 26;
+
 const constantOfShape: Handler = (c, op) => {
   op.attrs.allowOnly(['value']);
   const dims = [...c.intConst(op, 0, 'shape').data];
@@ -87,6 +92,9 @@ const constantOfShape: Handler = (c, op) => {
   const fill = op.attrs.tensor('value');
   if (fill && fill.data.length !== 1) throw new ShapeError(`value attribute holds ${fill.data.length} values, expected 1`);
   const n = sizeOf(dims);
+  if (!dims.every((d) => Number.isSafeInteger(d)) || !(n <= MAX_CONSTANT_OF_SHAPE_ELEMENTS)) {
+    throw new ShapeError(`shape [${dims.join(', ')}] has ${n} elements; ConstantOfShape may build at most ${MAX_CONSTANT_OF_SHAPE_ELEMENTS}`);
+  }
   const name = op.node.output[0] ?? op.name;
   const tensor: HostTensor =
     fill?.kind === 'int'
@@ -123,7 +131,11 @@ const transpose: Handler = (c, op) => {
     c.setOutput(op, 0, { kind: 'const', tensor: permuteConst(x.tensor, perm) });
     return;
   }
-  const v = c.act(op, 0);
+  const v = c.act(op, 0, false, true);
+  if (v.merged) {
+    c.setOutput(op, 0, transposeMerged(v, perm));
+    return;
+  }
   // No IR node: the next op that needs a particular arrangement asks for it.
   c.setOutput(op, 0, { kind: 'act', ir: v.ir, axes: transposeAxes(v.axes, perm) });
 };
@@ -165,35 +177,75 @@ const reshape: Handler = (c, op) => {
     c.setOutput(op, 0, { kind: 'const', tensor: withDims(x.tensor, resolved) });
     return;
   }
-  const v = c.act(op, 0);
-  if (batchAxisOf(v.axes) !== 0) {
-    throw new UnsupportedOpError('Reshape of a tensor whose batch is not its first axis', op.name, ['Reshape of a batch-first tensor']);
+  const v = c.act(op, 0, false, true);
+  const want = [...spec.data];
+  if (v.merged) {
+    const out = reshapeByGroups(c, v, want, allowZero, op.name);
+    if (typeof out === 'string') throw new UnsupportedOpError(`Reshape to [${shownShape(want)}]`, op.name, [`Reshape that regroups the axes of ${formatShape(c.onnxShape(v))} (here: ${out})`]);
+    c.setOutput(op, 0, out);
+    return;
   }
-  const inShape = c.onnxShape(v);
-  const rest = inShape.slice(1);
-  if (rest.some((d) => d === null)) throw new ShapeError(`input shape ${formatShape(inShape)} has an unknown non-batch size`);
-  const perSample = sizeOf(rest as number[]);
-  const out = reshapeTarget(spec.data, inShape, allowZero);
-  const first = spec.data[0];
-  const keepsBatch =
-    (first === 0 && !allowZero) || first === -1 || (first !== undefined && first > 0 && first === c.exportedBatch());
-  if (!keepsBatch) {
-    throw new UnsupportedOpError(`Reshape to [${spec.data.join(', ')}]`, op.name, [
-      'Reshape whose first entry is the batch: 0 (copy), -1, or the batch size the model was exported with',
-    ]);
+  try {
+    c.setOutput(op, 0, reshapeKeepingBatch(c, op, v, want, allowZero));
+  } catch (err) {
+    // A Reshape that merges the batch with other axes (attention's batch × heads) is
+    // held as groups of IR axes; if that fails too, the first refusal says why.
+    if (!(err instanceof UnsupportedOpError)) throw err;
+    const out = reshapeByGroups(c, v, want, allowZero, op.name);
+    if (typeof out === 'string') throw err;
+    c.setOutput(op, 0, out);
   }
-  const tail = out.slice(1) as number[];
-  const known = sizeOf(tail.filter((d) => d !== -1));
-  const target = tail.map((d) => (d === -1 ? perSample / known : d));
-  if (sizeOf(target) !== perSample || target.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new ShapeError(`cannot reshape ${formatShape(inShape)} (${perSample} values per sample) to [${spec.data.join(', ')}] keeping the batch first`);
-  }
-  const src = c.arrange(v, rowMajorAxes(v.axes), op.name);
-  const srcShape = c.irShape(src).slice(1);
-  const same = srcShape.length === target.length && srcShape.every((d, i) => d === target[i]);
-  const ir = same ? src.ir : c.addNode('reshape', op.name, [src.ir], { shape: target });
-  c.setOutput(op, 0, { kind: 'act', ir, axes: identityAxes(target.length + 1) });
 };
+
+function shownShape(want: readonly number[]): string {
+  return want.map((d) => (isBatchSize(d) ? 'N' : dependsOnBatch(d) ? 'f(N)' : d)).join(', ');
+}
+
+/** Reshape of `v` (batch at ONNX axis k) that keeps axes 0..k and reshapes the axes after the batch. */
+function reshapeKeepingBatch(c: Converter, op: Op, v: ActValue, want: readonly number[], allowZero: boolean): ActValue {
+  const inShape = c.onnxShape(v);
+  const k = batchAxisOf(v.axes);
+  const rest = inShape.filter((_, i) => i !== k);
+  if (rest.some((d) => d === null)) throw new ShapeError(`input shape ${formatShape(inShape)} has an unknown non-batch size`);
+  const refuse = (why: string): never => {
+    throw new UnsupportedOpError(`Reshape to [${shownShape(want)}]`, op.name, [
+      `Reshape that keeps the batch axis and every axis before it and reshapes the axes after it (here the input is ${formatShape(inShape)}: ${why})`,
+    ]);
+  };
+  if (want.some((d) => dependsOnBatch(d) && !isBatchSize(d))) refuse('a size computed from the batch size: the batch would merge with another axis');
+  if (want.length <= k) refuse('the batch axis would vanish');
+  // Entries up to the batch must keep their axes: 0 (copy), the same size, or at the batch the batch itself.
+  for (let i = 0; i <= k; i++) {
+    const d = want[i];
+    const keeps = (d === 0 && !allowZero) || (i < k ? d === inShape[i] : isBatchSize(d) || d === -1 || (d > 0 && d === c.exportedBatch()));
+    if (!keeps) refuse(i < k ? `axis ${i} before the batch would change` : 'the batch would merge with another axis');
+  }
+  const tailIn = inShape.slice(k + 1) as number[];
+  const perSample = sizeOf(tailIn);
+  const tailSpec = want.slice(k + 1).map((d, j) => (d === 0 && !allowZero ? tailIn[j] : d));
+  if (tailSpec.some((d) => d === undefined || isBatchSize(d))) refuse('the batch would move');
+  const free = tailSpec.filter((d) => d === -1).length + (want[k] === -1 ? 1 : 0);
+  if (free > 1 || tailSpec.some((d) => !Number.isInteger(d) || d < -1 || d === 0)) {
+    throw new ShapeError(`shape [${want.join(', ')}] is not a valid Reshape target for ${formatShape(inShape)}`);
+  }
+  const known = sizeOf(tailSpec.filter((d) => d !== -1));
+  const target = tailSpec.map((d) => (d === -1 ? perSample / known : d));
+  if (sizeOf(target) !== perSample || target.some((d) => !Number.isInteger(d) || d < 1)) {
+    refuse(`the ${perSample} values per sample after the batch do not fill [${target.join(', ')}]: the batch would merge with another axis`);
+  }
+  // IR order: the batch, the axes before it in ONNX order, then the ones after it.
+  let next = 1;
+  const arrangement = v.axes.map((a, i) => (i === k ? 0 : a === null && i < k ? null : next++));
+  const src = c.arrange(v, arrangement, op.name);
+  const prefix = inShape.slice(0, k).filter((_, i) => v.axes[i] !== null) as number[];
+  const outShape = [...prefix, ...target];
+  const srcShape = c.irShape(src).slice(1);
+  const same = srcShape.length === outShape.length && srcShape.every((d, i) => d === outShape[i]);
+  const ir = same ? src.ir : c.addNode('reshape', op.name, [src.ir], { shape: outShape });
+  let at = 1;
+  const prefixAxes = v.axes.slice(0, k).map((a) => (a === null ? null : at++));
+  return { kind: 'act', ir, axes: [...prefixAxes, 0, ...target.map(() => at++)] };
+}
 
 const flatten: Handler = (c, op) => {
   op.attrs.allowOnly(['axis']);
@@ -274,25 +326,85 @@ const unsqueeze: Handler = (c, op) => {
   c.setOutput(op, 0, { kind: 'act', ir: v.ir, axes: insert<number | null>(v.axes, null) });
 };
 
+/** `v` restricted to `[start, end)` along ONNX axis `onnxAxis` (a real, non-batch axis), by an IR slice. */
+export function sliceAct(c: Converter, v: ActValue, onnxAxis: number, start: number, end: number, label: string): ActValue {
+  const irAxis = v.axes[onnxAxis];
+  if (irAxis === null || irAxis === 0) throw new ShapeError(`cannot slice ONNX axis ${onnxAxis} of ${formatShape(c.onnxShape(v))}`);
+  if (start === 0 && end === c.irShape(v)[irAxis]) return v;
+  return { kind: 'act', ir: c.addNode('slice', label, [v.ir], { axis: irAxis, start, end }), axes: v.axes };
+}
+
+/** `v` without its ONNX axis `onnxAxis`, which has size 1 (dropped from the axis map, or by an IR reshape). */
+export function dropUnitAxis(c: Converter, v: ActValue, onnxAxis: number, label: string): ActValue {
+  const irAxis = v.axes[onnxAxis];
+  const rest = v.axes.filter((_, i) => i !== onnxAxis);
+  if (irAxis === null) return { kind: 'act', ir: v.ir, axes: rest };
+  const shape = c.irShape(v);
+  if (irAxis === 0 || shape[irAxis] !== 1) throw new ShapeError(`cannot drop ONNX axis ${onnxAxis} of ${formatShape(c.onnxShape(v))}: only size-1 axes`);
+  const target = shape.filter((_, i) => i !== irAxis).slice(1) as number[];
+  const ir = c.addNode('reshape', `${label}/squeeze`, [v.ir], { shape: target });
+  return { kind: 'act', ir, axes: rest.map((a) => (a !== null && a > irAxis ? a - 1 : a)) };
+}
+
 const gather: Handler = (c, op) => {
   op.attrs.allowOnly(['axis']);
-  const v = c.act(op, 0);
-  const indices = c.intConst(op, 1, 'indices');
-  const rank = v.axes.length;
-  const axis = normaliseAxis(op.attrs.int('axis', 0), rank);
-  const index = indices.data.length === 1 ? indices.data[0] : NaN;
-  // Selecting the only entry of a size-1 axis (h_n[-1] of a one-layer LSTM) only drops that axis.
-  if (v.axes[axis] !== null || !(index === 0 || index === -1) || indices.dims.length > 1) {
-    throw new UnsupportedOpError(`Gather on axis ${axis} of shape ${formatShape(c.onnxShape(v))}`, op.name, [
-      'Gather of index 0 or -1 along a size-1 axis (e.g. the direction axis of an LSTM state)',
-    ]);
+  const x = c.input(op, 0);
+  if (c.input(op, 1).kind !== 'const') {
+    throw new UnsupportedOpError('Gather by computed indices (an embedding lookup)', op.name, ['Gather by constant indices']);
   }
-  const axes = indices.dims.length === 0 ? v.axes.filter((_, i) => i !== axis) : v.axes;
-  c.setOutput(op, 0, { kind: 'act', ir: v.ir, axes });
+  const indices = c.intConst(op, 1, 'indices');
+  if (indices.dims.length > 1) throw new UnsupportedOpError(`Gather with indices of dims [${indices.dims.join(', ')}]`, op.name, ['Gather by a scalar or 1-D index']);
+  const shape = x.kind === 'const' ? x.tensor.dims : c.onnxShape(c.act(op, 0));
+  const rank = shape.length;
+  const axis = normaliseAxis(op.attrs.int('axis', 0), rank);
+  const size = shape[axis];
+  const scalar = indices.dims.length === 0;
+  if (x.kind === 'act' && axis === batchAxisOf(x.axes)) {
+    throw new UnsupportedOpError('Gather along the batch axis', op.name, ['Gather along a non-batch axis']);
+  }
+  const idx = indices.data.map((i) => (i < 0 ? i + (size as number) : i));
+  idx.forEach((i, k) => {
+    if (!Number.isInteger(i) || i < 0 || i >= (size as number)) {
+      throw new ShapeError(`index ${indices.data[k]} is out of range for axis ${axis} of size ${size} (input ${formatShape(shape)})`);
+    }
+  });
+  if (x.kind === 'const') {
+    const taken = takeAlong(x.tensor, axis, idx, op.node.output[0] ?? op.name);
+    c.setOutput(op, 0, { kind: 'const', tensor: scalar ? withDims(taken, taken.dims.filter((_, i) => i !== axis)) : taken });
+    return;
+  }
+  const v = c.act(op, 0);
+  let out: ActValue;
+  if (v.axes[axis] === null) {
+    // Selecting the only entry of a size-1 axis (h_n[-1] of a one-layer LSTM) moves no data.
+    if (idx.length !== 1) throw new UnsupportedOpError(`Gather of ${idx.length} copies of a size-1 axis`, op.name, ['Gather of distinct entries']);
+    out = v;
+  } else {
+    // Runs of consecutive indices are one IR slice each.
+    const runs: [number, number][] = [];
+    for (const i of idx) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === i) last[1] = i + 1;
+      else runs.push([i, i + 1]);
+    }
+    const parts = runs.map(([a, b]) => sliceAct(c, v, axis, a, b, op.name));
+    out = parts.length === 1 ? parts[0] : { kind: 'act', ir: c.addNode('concat', op.name, parts.map((p) => p.ir), { axis: v.axes[axis] as number }), axes: v.axes };
+  }
+  c.setOutput(op, 0, scalar ? dropUnitAxis(c, out, axis, op.name) : out);
 };
 
 const concat: Handler = (c, op) => {
   op.attrs.allowOnly(['axis']);
+  // `axis` is required (no default since opset 4): without it there is no axis to name.
+  if (!op.attrs.has('axis')) throw new DataError(c.file, `node '${op.name}' (Concat) has no 'axis' attribute, which Concat requires`);
+  const values = op.node.input.map((_, i) => c.input(op, i));
+  if (values.every((v) => v.kind === 'const')) {
+    // Shape arithmetic (Unsqueeze'd sizes into a Reshape target) or constant weights.
+    const tensors = values.map((v) => (v as ConstValue).tensor);
+    const axis = normaliseAxis(op.attrs.int('axis', 0), tensors[0].dims.length);
+    c.setOutput(op, 0, { kind: 'const', tensor: concatConsts(tensors, axis, op.node.output[0] ?? op.name) });
+    return;
+  }
   const inputs = op.node.input.map((_, i) => c.act(op, i));
   const rank = inputs[0].axes.length;
   const axis = normaliseAxis(op.attrs.int('axis', 0), rank);
@@ -313,7 +425,7 @@ const concat: Handler = (c, op) => {
  * A constant broadcast (NumPy rules) against activation `x`, re-laid out as the IR
  * `add` constant: per-sample, in the IR's axis order, size 1 where it broadcasts.
  */
-function constantForAdd(c: Converter, x: ActValue, t: FloatTensor): ConstTensor {
+export function constantForAdd(c: Converter, x: ActValue, t: FloatTensor): ConstTensor {
   const shape = c.onnxShape(x);
   const rank = shape.length;
   if (t.dims.length > rank) {
@@ -351,10 +463,12 @@ const add: Handler = (c, op) => {
   // Converting the inputs may have fused this Add into the MatMul before it (as its bias).
   if (c.hasValue(op.node.output[0])) return;
   if (a.kind === 'const' && b.kind === 'const') {
-    throw new UnsupportedOpError('Add of two constants', op.name, ['Add with at least one computed input']);
+    c.setOutput(op, 0, { kind: 'const', tensor: foldArith('add', a.tensor, b.tensor, op.node.output[0] ?? op.name) });
+    return;
   }
   if (a.kind === 'const') [a, b] = [b, a];
   const x = a as ActValue;
+  if (x.merged || (b.kind === 'act' && b.merged)) throw mergedRefusal('Add', op.name);
   if (!isZeroPads(x.pad)) throw new UnsupportedOpError('Pad followed by Add', op.name, ['Pad (constant zero, H and W only) followed by Conv or AveragePool']);
   if (b.kind === 'const') {
     if (b.tensor.kind !== 'float') throw new DataError(c.file, `node '${op.name}' (Add): constant '${b.tensor.name}' is an integer tensor, expected FLOAT`);
@@ -373,7 +487,7 @@ const add: Handler = (c, op) => {
 };
 
 /** `x` arranged so that ONNX axis `onnxAxis` is the last IR axis (features for dense, channels for BN). */
-function withAxisLast(c: Converter, x: ActValue, onnxAxis: number, label: string): ActValue {
+export function withAxisLast(c: Converter, x: ActValue, onnxAxis: number, label: string): ActValue {
   const irRank = irRankOf(x.axes);
   if (x.axes[onnxAxis] === irRank - 1) return x;
   if (x.axes[onnxAxis] === 0) throw new ShapeError(`ONNX axis ${onnxAxis} is the batch axis; it cannot be contracted or normalised over`);
@@ -385,6 +499,7 @@ function withAxisLast(c: Converter, x: ActValue, onnxAxis: number, label: string
  * `bias` may be undefined.
  */
 function denseNode(c: Converter, op: Op, x: ActValue, weights: ConstTensor, bias: ConstTensor | undefined): ActValue {
+  if (x.merged) return denseMerged(c, op, x, weights, bias);
   const rank = x.axes.length;
   const fanIn = c.onnxShape(x)[rank - 1];
   if (fanIn !== weights.shape[0]) {
@@ -418,7 +533,7 @@ const matMul: Handler = (c, op) => {
   const a = c.input(op, 0);
   const b = c.input(op, 1);
   if (a.kind === 'act' && b.kind === 'const') {
-    const x = c.act(op, 0);
+    const x = c.act(op, 0, false, true);
     const w = c.floatConst(op, 1, 'weight');
     if (w.dims.length !== 2) {
       throw new UnsupportedOpError(`MatMul by a constant of dims [${w.dims.join(', ')}]`, op.name, ['MatMul by a constant 2-D weight [K, M]']);
@@ -432,8 +547,12 @@ const matMul: Handler = (c, op) => {
   }
   if (a.kind === 'act' && b.kind === 'act') {
     // A product of two activations: nothing to program into a crossbar, so digital.
-    const x = c.act(op, 0);
-    const y = c.act(op, 1);
+    const x = c.act(op, 0, false, true);
+    const y = c.act(op, 1, false, true);
+    if (x.merged || y.merged) {
+      c.setOutput(op, 0, matmulMerged(c, op, x, y));
+      return;
+    }
     const rank = x.axes.length;
     if (rank < 3 || y.axes.length !== rank) {
       throw new UnsupportedOpError(`MatMul of activations of shapes ${formatShape(c.onnxShape(x))} and ${formatShape(c.onnxShape(y))}`, op.name, [
@@ -457,7 +576,8 @@ const gemm: Handler = (c, op) => {
   const beta = op.attrs.float('beta', 1);
   const transA = op.attrs.int('transA', 0) === 1;
   const transB = op.attrs.int('transB', 0) === 1;
-  const a = c.act(op, 0);
+  const a = c.act(op, 0, false, true);
+  if (a.merged && transA) throw mergedRefusal('Gemm with transA=1', op.name);
   const w = c.floatConst(op, 1, 'B (weight)');
   if (a.axes.length !== 2 || w.dims.length !== 2) {
     throw new ShapeError(`Gemm takes 2-D A and B, got A ${formatShape(c.onnxShape(a))} and B [${w.dims.join(', ')}]`);
@@ -490,6 +610,7 @@ const gemm: Handler = (c, op) => {
 /** Spatial padding of a window op from ONNX `auto_pad` / `pads` plus a preceding `Pad`. */
 function windowPadding(
   op: Op,
+  pads: readonly number[],
   inH: number | null,
   inW: number | null,
   window: readonly [number, number],
@@ -498,7 +619,6 @@ function windowPadding(
   prePad: Pads,
 ): Padding {
   const autoPad = op.attrs.string('auto_pad', 'NOTSET');
-  const pads = op.attrs.ints('pads', [0, 0, 0, 0]);
   if (pads.length !== 4 || pads.some((p) => !Number.isInteger(p) || p < 0)) {
     throw new ShapeError(`pads = [${pads.join(', ')}]: expected 4 non-negative integers [top, left, bottom, right]`);
   }
@@ -542,78 +662,134 @@ function image(c: Converter, op: Op, x: ActValue): ActValue {
   return c.arrange(x, NCHW_AS_NHWC, op.name);
 }
 
+/** A window op's input (Conv, pools): an NCHW image, or an NCL sequence (1-D) as an image of height 1. */
+interface Spatial {
+  /** The input as an NHWC IR image. */
+  readonly src: ActValue;
+  readonly oneD: boolean;
+}
+
+function spatialInput(c: Converter, op: Op, x: ActValue): Spatial {
+  if (x.axes.length === 3) {
+    // [N, C, L] is [N, C, 1, L] with a size-1 height the IR adds by a reshape.
+    const x4: ActValue = { ...x, axes: [x.axes[0], x.axes[1], null, x.axes[2]] };
+    return { src: c.arrange(x4, NCHW_AS_NHWC, op.name), oneD: true };
+  }
+  return { src: image(c, op, x), oneD: false };
+}
+
+/** A per-axis window attribute (kernel_shape, strides, dilations) as 2-D: a 1-D op's one value is the width's. */
+function spatialInts(op: Op, name: string, oneD: boolean): number[] {
+  const v = op.attrs.ints(name, []);
+  if (!oneD || v.length === 0) return v;
+  if (v.length !== 1) throw new ShapeError(`${name} = [${v.join(', ')}]: expected 1 value for a 1-D ${op.type}`);
+  return [1, v[0]];
+}
+
+/** ONNX `pads` as 2-D `[top, left, bottom, right]` (a 1-D op's `[begin, end]` pads the width). */
+function spatialPads(op: Op, oneD: boolean): number[] {
+  if (!oneD) return op.attrs.ints('pads', [0, 0, 0, 0]);
+  const p = op.attrs.ints('pads', [0, 0]);
+  if (p.length !== 2) throw new ShapeError(`pads = [${p.join(', ')}]: expected 2 values [begin, end] for a 1-D ${op.type}`);
+  return [0, p[0], 0, p[1]];
+}
+
+/** A window op's NHWC output in ONNX terms: NCHW, or NCL for a 1-D op (its height of 1 dropped). */
+function spatialOutput(c: Converter, ir: string, oneD: boolean, label: string): ActValue {
+  const v: ActValue = { kind: 'act', ir, axes: NCHW_AS_NHWC };
+  return oneD ? dropUnitAxis(c, v, 2, label) : v;
+}
+
 const conv: Handler = (c, op) => {
   op.attrs.allowOnly(['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides']);
   const x = c.act(op, 0, true);
-  const w = c.floatConst(op, 1, 'weight');
-  if (w.dims.length !== 4) throw new ShapeError(`weight has dims [${w.dims.join(', ')}], expected [M, C/group, kH, kW]`);
-  const kernelShape = op.attrs.ints('kernel_shape', []);
+  const w0 = c.floatConst(op, 1, 'weight');
+  if (x.axes.length !== 3 && x.axes.length !== 4) {
+    throw new UnsupportedOpError(`Conv on a rank-${x.axes.length} input ${formatShape(c.onnxShape(x))}`, op.name, ['Conv on NCHW images (rank 4) or NCL sequences (rank 3)']);
+  }
+  const { src, oneD } = spatialInput(c, op, x);
+  if (w0.dims.length !== (oneD ? 3 : 4)) {
+    throw new ShapeError(`weight has dims [${w0.dims.join(', ')}], expected ${oneD ? '[M, C/group, k]' : '[M, C/group, kH, kW]'}`);
+  }
+  const w: FloatTensor = oneD ? { ...w0, dims: [w0.dims[0], w0.dims[1], 1, w0.dims[2]] } : w0;
+  const kernelShape = spatialInts(op, 'kernel_shape', oneD);
   if (kernelShape.length > 0 && (kernelShape[0] !== w.dims[2] || kernelShape[1] !== w.dims[3] || kernelShape.length !== 2)) {
-    throw new ShapeError(`kernel_shape [${kernelShape.join(', ')}] does not match the weight dims [${w.dims.join(', ')}]`);
+    throw new ShapeError(`kernel_shape [${op.attrs.ints('kernel_shape', []).join(', ')}] does not match the weight dims [${w0.dims.join(', ')}]`);
   }
   const bias = op.node.input[2] ? c.floatConst(op, 2, 'bias') : undefined;
   if (bias && (bias.dims.length !== 1 || bias.dims[0] !== w.dims[0])) {
     throw new ShapeError(`bias has dims [${bias.dims.join(', ')}], expected [${w.dims[0]}]`);
   }
-  const strides = pair(op.attrs.ints('strides', []), 'strides', [1, 1]);
-  const dilations = pair(op.attrs.ints('dilations', []), 'dilations', [1, 1]);
+  const strides = pair(spatialInts(op, 'strides', oneD), 'strides', [1, 1]);
+  const dilations = pair(spatialInts(op, 'dilations', oneD), 'dilations', [1, 1]);
   const groups = op.attrs.int('group', 1);
-  const src = image(c, op, x);
   const [, h, wd] = c.irShape(src);
   const window: [number, number] = [w.dims[2], w.dims[3]];
-  const padding = windowPadding(op, h, wd, window, strides, dilations, x.pad ?? ZERO_PADS);
+  const padding = windowPadding(op, spatialPads(op, oneD), h, wd, window, strides, dilations, x.pad ?? ZERO_PADS);
   const kernel = convKernelFromOnnx(w);
   const attrs: OpAttrs['conv2d'] = { kernel, strides, padding, dilations, groups, ...(bias ? { bias: { shape: [...bias.dims], data: bias.data } } : {}) };
-  c.setOutput(op, 0, { kind: 'act', ir: c.addNode('conv2d', op.name, [src.ir], attrs), axes: NCHW_AS_NHWC });
+  c.setOutput(op, 0, spatialOutput(c, c.addNode('conv2d', op.name, [src.ir], attrs), oneD, op.name));
 };
 
-/** Rejects ceil_mode=1 where it would change the output size (the IR pools in floor mode). */
-function checkCeilMode(c: Converter, op: Op, src: ActValue, padding: Padding, window: [number, number], strides: [number, number]): void {
-  if (op.attrs.int('ceil_mode', 0) === 0 || padding === 'same') return;
+/**
+ * Extra padding after the input that makes floor-mode windows give ceil_mode's output
+ * size, by PyTorch's rule (ONNX's since opset 19): ceil, less one if the last window
+ * would start past the input and its leading padding.
+ */
+function ceilModeExtra(size: number, before: number, after: number, k: number, s: number): number {
+  const span = size + before + after - k;
+  const floorOut = Math.floor(span / s) + 1;
+  let ceilOut = Math.ceil(span / s) + 1;
+  if ((ceilOut - 1) * s >= size + before) ceilOut--;
+  return ceilOut > floorOut ? (ceilOut - 1) * s + k - (size + before + after) : 0;
+}
+
+/** `padding` grown for ceil_mode=1 (bottom and right only; zero growth leaves it as it is). */
+function withCeilMode(op: Op, src: ActValue, c: Converter, padding: Padding, window: [number, number], strides: [number, number]): { padding: Padding; grew: boolean } {
+  if (op.attrs.int('ceil_mode', 0) === 0 || padding === 'same') return { padding, grew: false };
   const [, h, w] = c.irShape(src);
+  if (h === null || w === null) throw new ShapeError(`ceil_mode=1 needs the input height and width, got ${formatShape(c.onnxShape(src))}`);
   const [pt, pb, pl, pr] = padding === 'valid' ? [0, 0, 0, 0] : padding;
-  const sizes: [number | null, number, number, number, number][] = [
-    [h, pt + pb, window[0], strides[0], 0],
-    [w, pl + pr, window[1], strides[1], 1],
-  ];
-  for (const [size, pad, k, s] of sizes) {
-    if (size === null) continue;
-    if (Math.ceil((size + pad - k) / s) !== Math.floor((size + pad - k) / s)) {
-      throw new UnsupportedOpError(`${op.type} with ceil_mode=1 on input ${formatShape(c.onnxShape(src))}`, op.name, [
-        `${op.type} with ceil_mode=0, or ceil_mode=1 where it gives the same output size`,
-      ]);
-    }
-  }
+  const eh = ceilModeExtra(h, pt, pb, window[0], strides[0]);
+  const ew = ceilModeExtra(w, pl, pr, window[1], strides[1]);
+  if (eh === 0 && ew === 0) return { padding, grew: false };
+  return { padding: [pt, pb + eh, pl, pr + ew], grew: true };
 }
 
 const maxPool: Handler = (c, op) => {
   op.attrs.allowOnly(['auto_pad', 'ceil_mode', 'dilations', 'kernel_shape', 'pads', 'storage_order', 'strides']);
   c.onlyFirstOutput(op);
-  const dilations = pair(op.attrs.ints('dilations', []), 'dilations', [1, 1]);
+  const x = c.act(op, 0);
+  const { src, oneD } = spatialInput(c, op, x);
+  const dilations = pair(spatialInts(op, 'dilations', oneD), 'dilations', [1, 1]);
   if (dilations[0] !== 1 || dilations[1] !== 1) {
-    throw new UnsupportedOpError(`MaxPool dilations=[${dilations.join(', ')}]`, op.name, ['MaxPool with dilations 1']);
+    throw new UnsupportedOpError(`MaxPool dilations=[${op.attrs.ints('dilations', []).join(', ')}]`, op.name, ['MaxPool with dilations 1']);
   }
-  const src = image(c, op, c.act(op, 0));
-  const poolSize = pair(op.attrs.ints('kernel_shape', []), 'kernel_shape', [0, 0]);
-  const strides = pair(op.attrs.ints('strides', []), 'strides', [1, 1]);
+  const poolSize = pair(spatialInts(op, 'kernel_shape', oneD), 'kernel_shape', [0, 0]);
+  const strides = pair(spatialInts(op, 'strides', oneD), 'strides', [1, 1]);
   const [, h, w] = c.irShape(src);
-  const padding = windowPadding(op, h, w, poolSize, strides, [1, 1], ZERO_PADS);
-  checkCeilMode(c, op, src, padding, poolSize, strides);
-  c.setOutput(op, 0, { kind: 'act', ir: c.addNode('maxPool', op.name, [src.ir], { poolSize, strides, padding }), axes: NCHW_AS_NHWC });
+  // Padded positions never win a max, so ceil_mode's overhanging windows are extra padding.
+  const { padding } = withCeilMode(op, src, c, windowPadding(op, spatialPads(op, oneD), h, w, poolSize, strides, [1, 1], ZERO_PADS), poolSize, strides);
+  c.setOutput(op, 0, spatialOutput(c, c.addNode('maxPool', op.name, [src.ir], { poolSize, strides, padding }), oneD, op.name));
 };
 
 const averagePool: Handler = (c, op) => {
-  op.attrs.allowOnly(['auto_pad', 'ceil_mode', 'count_include_pad', 'kernel_shape', 'pads', 'strides']);
+  op.attrs.allowOnly(['auto_pad', 'ceil_mode', 'count_include_pad', 'kernel_shape', 'pads', 'strides', ...(c.opset >= 19 ? ['dilations'] : [])]);
   const x = c.act(op, 0, true);
-  const src = image(c, op, x);
-  const poolSize = pair(op.attrs.ints('kernel_shape', []), 'kernel_shape', [0, 0]);
-  const strides = pair(op.attrs.ints('strides', []), 'strides', [1, 1]);
+  const { src, oneD } = spatialInput(c, op, x);
+  const dilations = spatialInts(op, 'dilations', oneD);
+  if (dilations.some((d) => d !== 1)) {
+    throw new UnsupportedOpError(`AveragePool dilations=[${op.attrs.ints('dilations', []).join(', ')}]`, op.name, ['AveragePool with dilations 1']);
+  }
+  const poolSize = pair(spatialInts(op, 'kernel_shape', oneD), 'kernel_shape', [0, 0]);
+  const strides = pair(spatialInts(op, 'strides', oneD), 'strides', [1, 1]);
+  const pads = spatialPads(op, oneD);
   let countIncludePad = op.attrs.int('count_include_pad', 0) === 1;
   const prePad = x.pad ?? ZERO_PADS;
   const [, h, w] = c.irShape(src);
   if (!isZeroPads(prePad)) {
     // Pad's zeros are real pixels to AveragePool: they count in the divisor.
-    const own = windowPadding(op, h, w, poolSize, strides, [1, 1], ZERO_PADS);
+    const own = windowPadding(op, pads, h, w, poolSize, strides, [1, 1], ZERO_PADS);
     if (own !== 'valid' && !countIncludePad) {
       throw new UnsupportedOpError('Pad followed by AveragePool with its own padding and count_include_pad=0', op.name, [
         'Pad followed by AveragePool without padding, or with count_include_pad=1',
@@ -621,18 +797,56 @@ const averagePool: Handler = (c, op) => {
     }
     countIncludePad = true;
   }
-  const padding = windowPadding(op, h, w, poolSize, strides, [1, 1], prePad);
-  checkCeilMode(c, op, src, padding, poolSize, strides);
-  const attrs = { poolSize, strides, padding, countIncludePad };
-  c.setOutput(op, 0, { kind: 'act', ir: c.addNode('avgPool', op.name, [src.ir], attrs), axes: NCHW_AS_NHWC });
+  const base = windowPadding(op, pads, h, w, poolSize, strides, [1, 1], prePad);
+  const { padding, grew } = withCeilMode(op, src, c, base, poolSize, strides);
+  if (grew && countIncludePad && base !== 'valid') {
+    // Windows overhanging the padded input divide by their part inside it: neither divisor the IR has.
+    throw new UnsupportedOpError(`AveragePool with ceil_mode=1, padding and count_include_pad=1 on input ${formatShape(c.onnxShape(x))}`, op.name, [
+      'AveragePool with ceil_mode=0, or ceil_mode=1 with count_include_pad=0 or no padding, or where ceil_mode gives the same output size',
+    ]);
+  }
+  // With no padding of its own, an overhanging window divides by its real pixels.
+  const attrs = { poolSize, strides, padding, countIncludePad: countIncludePad && !grew };
+  c.setOutput(op, 0, spatialOutput(c, c.addNode('avgPool', op.name, [src.ir], attrs), oneD, op.name));
 };
 
-const globalAveragePool: Handler = (c, op) => {
-  op.attrs.allowOnly([]);
-  const src = image(c, op, c.act(op, 0));
-  // [N, C] in the IR; ONNX's [N, C, 1, 1] keeps its two size-1 axes only in the axis map.
-  c.setOutput(op, 0, { kind: 'act', ir: c.addNode('globalAvgPool', op.name, [src.ir], { keepDims: false }), axes: [0, 1, null, null] });
-};
+/** Mean (or max) over every axis after the channels, kept as size-1 axes: GlobalAveragePool / GlobalMaxPool. */
+function globalPool(kind: 'mean' | 'max'): Handler {
+  return (c, op) => {
+    op.attrs.allowOnly([]);
+    const x = c.act(op, 0);
+    const rank = x.axes.length;
+    if (kind === 'mean' && rank === 4) {
+      const src = image(c, op, x);
+      // [N, C] in the IR; ONNX's [N, C, 1, 1] keeps its two size-1 axes only in the axis map.
+      c.setOutput(op, 0, { kind: 'act', ir: c.addNode('globalAvgPool', op.name, [src.ir], { keepDims: false }), axes: [0, 1, null, null] });
+      return;
+    }
+    if (rank < 3 || batchAxisOf(x.axes) !== 0) {
+      throw new UnsupportedOpError(`${op.type} on input ${formatShape(c.onnxShape(x))}`, op.name, [`${op.type} on [N, C, spatial...] inputs`]);
+    }
+    c.setOutput(op, 0, reduceAct(c, x, identityAxes(rank).slice(2), true, kind, op.name));
+  };
+}
+
+const globalAveragePool = globalPool('mean');
+const globalMaxPool = globalPool('max');
+
+/**
+ * `x` reduced over ONNX `axes` (non-batch): size-1 axes the IR lacks reduce to
+ * themselves; the rest become one IR `reduce`. With `keepDims` the reduced axes stay
+ * (size 1) in the IR; without, they leave the axis map.
+ */
+export function reduceAct(c: Converter, x: ActValue, axes: readonly number[], keepDims: boolean, kind: OpAttrs['reduce']['kind'], label: string): ActValue {
+  const batch = batchAxisOf(x.axes);
+  if (axes.includes(batch)) throw new UnsupportedOpError(`reduction over the batch axis of ${formatShape(c.onnxShape(x))}`, label, ['reductions over non-batch axes']);
+  const irAxes = axes.flatMap((a) => (x.axes[a] === null ? [] : [x.axes[a] as number])).sort((p, q) => p - q);
+  if (irAxes.length === 0) return keepDims ? x : { ...x, axes: x.axes.filter((_, i) => !axes.includes(i)) };
+  const ir = c.addNode('reduce', label, [x.ir], { kind, axes: irAxes, keepDims });
+  if (keepDims) return { kind: 'act', ir, axes: x.axes };
+  const kept = x.axes.filter((_, i) => !axes.includes(i));
+  return { kind: 'act', ir, axes: kept.map((a) => (a === null ? null : a - irAxes.filter((r) => r < a).length)) };
+}
 
 const batchNormalization: Handler = (c, op) => {
   op.attrs.allowOnly(['epsilon', 'momentum', 'training_mode']);
@@ -665,7 +879,7 @@ const batchNormalization: Handler = (c, op) => {
 
 const softmax: Handler = (c, op) => {
   op.attrs.allowOnly(['axis']);
-  const x = c.act(op, 0);
+  const x = c.act(op, 0, false, true);
   const rank = x.axes.length;
   const axis = normaliseAxis(op.attrs.int('axis', c.opset < 13 ? 1 : -1), rank);
   if (axis <= batchAxisOf(x.axes)) {
@@ -673,6 +887,11 @@ const softmax: Handler = (c, op) => {
   }
   const shape = c.onnxShape(x);
   const coerced = c.opset < 13 && shape.slice(axis + 1).some((d) => d !== 1);
+  if (x.merged) {
+    if (coerced) throw mergedRefusal('Softmax (opset < 13) over several axes', op.name);
+    c.setOutput(op, 0, { ...x, ir: c.addNode('softmax', op.name, [x.ir], { axis: singleAtom(x, axis, op) }) });
+    return;
+  }
   if (!coerced) {
     const src = x.axes[axis] === null ? c.arrange(x, identityAxes(rank), op.name) : x;
     c.setOutput(op, 0, { kind: 'act', ir: c.addNode('softmax', op.name, [src.ir], { axis: src.axes[axis] as number }), axes: src.axes });
@@ -694,82 +913,46 @@ const pad: Handler = (c, op) => {
   const mode = op.attrs.string('mode', 'constant');
   if (mode !== 'constant') throw new UnsupportedOpError(`Pad mode=${mode}`, op.name, ['Pad with mode=constant']);
   const x = c.act(op, 0, true);
-  const pads = c.intConst(op, 1, 'pads').data;
+  const rank = x.axes.length;
+  let pads = c.intConst(op, 1, 'pads').data;
   const value = c.optionalInput(op, 2);
   if (value && !(value.kind === 'const' && isAllZero(value.tensor))) {
     throw new UnsupportedOpError('Pad with a non-zero constant_value', op.name, ['Pad with constant_value 0']);
   }
-  if (op.node.input[3]) throw new UnsupportedOpError('Pad with axes', op.name, ['Pad without the axes input']);
-  const rank = x.axes.length;
+  if (op.node.input[3]) {
+    // Opset 18: pads [begin of each listed axis..., end of each...] for the `axes` input only.
+    const axes = c.intConst(op, 3, 'axes').data.map((a) => normaliseAxis(a, rank));
+    if (pads.length !== 2 * axes.length) throw new ShapeError(`pads has ${pads.length} entries, expected ${2 * axes.length} for axes [${axes.join(', ')}]`);
+    const full = new Array<number>(2 * rank).fill(0);
+    axes.forEach((a, i) => {
+      full[a] = pads[i];
+      full[rank + a] = pads[axes.length + i];
+    });
+    pads = full;
+  }
   if (pads.length !== 2 * rank) throw new ShapeError(`pads has ${pads.length} entries, expected ${2 * rank} for a rank-${rank} input`);
   if (pads.every((p) => p === 0)) {
     c.setOutput(op, 0, x);
     return;
   }
-  const spatialOnly = rank === 4 && [0, 1, 4, 5].every((i) => pads[i] === 0) && pads.every((p) => p >= 0);
-  if (!spatialOnly) {
-    throw new UnsupportedOpError(`Pad with pads [${pads.join(', ')}]`, op.name, ['Pad of H and W of an NCHW image by non-negative amounts']);
+  const image2d = rank === 4 && [0, 1, 4, 5].every((i) => pads[i] === 0);
+  const sequence1d = rank === 3 && [0, 1, 3, 4].every((i) => pads[i] === 0);
+  if (!(image2d || sequence1d) || pads.some((p) => p < 0)) {
+    throw new UnsupportedOpError(`Pad with pads [${pads.join(', ')}]`, op.name, ['Pad of H and W of an NCHW image (or L of an NCL sequence) by non-negative amounts']);
   }
   const before = x.pad ?? ZERO_PADS;
-  const total: Pads = [before[0] + pads[2], before[1] + pads[6], before[2] + pads[3], before[3] + pads[7]];
+  // [top, bottom, left, right]; a sequence's length is an image's width.
+  const total: Pads = image2d
+    ? [before[0] + pads[2], before[1] + pads[6], before[2] + pads[3], before[3] + pads[7]]
+    : [before[0], before[1], before[2] + pads[2], before[3] + pads[5]];
   c.setOutput(op, 0, { ...x, pad: total });
 };
 
-const lstm: Handler = (c, op) => {
-  op.attrs.allowOnly(['activations', 'direction', 'hidden_size', 'input_forget', 'layout']);
-  const direction = op.attrs.string('direction', 'forward');
-  if (direction !== 'forward') {
-    throw new UnsupportedOpError(`LSTM direction=${direction}`, op.name, ['LSTM with direction=forward']);
-  }
-  if (op.attrs.int('layout', 0) !== 0) throw new UnsupportedOpError(`LSTM layout=${op.attrs.int('layout', 0)}`, op.name, ['LSTM with layout=0']);
-  if (op.attrs.int('input_forget', 0) !== 0) throw new UnsupportedOpError('LSTM input_forget=1', op.name, ['LSTM with input_forget=0']);
-  const activations = op.attrs.strings('activations', ['Sigmoid', 'Tanh', 'Tanh']);
-  if (activations.join(',') !== 'Sigmoid,Tanh,Tanh') {
-    throw new UnsupportedOpError(`LSTM activations=[${activations.join(', ')}]`, op.name, ['LSTM with activations Sigmoid, Tanh, Tanh']);
-  }
-  if (op.node.input[4]) throw new UnsupportedOpError('LSTM with sequence_lens', op.name, ['LSTM without sequence_lens (all sequences full length)']);
-  for (const [i, what] of [[5, 'initial_h'], [6, 'initial_c']] as const) {
-    const name = op.node.input[i];
-    if (name && !c.isZeroState(name)) {
-      throw new UnsupportedOpError(`LSTM with a non-zero ${what}`, op.name, [`LSTM whose ${what} is absent or all zeros`]);
-    }
-  }
-  const peephole = c.optionalInput(op, 7);
-  if (peephole && !(peephole.kind === 'const' && isAllZero(peephole.tensor))) {
-    throw new UnsupportedOpError('LSTM with peepholes', op.name, ['LSTM without peepholes (P absent or zero)']);
-  }
-  const [yName, yhName, ycName] = [op.node.output[0], op.node.output[1], op.node.output[2]];
-  if (c.used(ycName)) throw new UnsupportedOpError('LSTM output Y_c (final cell state)', op.name, ['LSTM with Y or Y_h used']);
-  if (c.used(yName) && c.used(yhName)) {
-    throw new UnsupportedOpError('LSTM with both Y and Y_h used', op.name, ['LSTM with either Y (all hidden states) or Y_h (last hidden state) used']);
-  }
-  const w = c.floatConst(op, 1, 'W');
-  const r = c.floatConst(op, 2, 'R');
-  const b = op.node.input[3] ? c.floatConst(op, 3, 'B') : undefined;
-  const hidden = op.attrs.int('hidden_size', w.dims[1] / 4);
-  const x = c.act(op, 0);
-  if (x.axes.length !== 3) throw new ShapeError(`input ${formatShape(c.onnxShape(x))}: expected [seq, batch, features]`);
-  const features = c.onnxShape(x)[2];
-  const expect = (t: FloatTensor, dims: number[], what: string) => {
-    if (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
-      throw new ShapeError(`${what} has dims [${t.dims.join(', ')}], expected [${dims.join(', ')}] (hidden_size ${hidden}, ${features} features)`);
-    }
-  };
-  expect(w, [1, 4 * hidden, features ?? -1], 'W');
-  expect(r, [1, 4 * hidden, hidden], 'R');
-  if (b) expect(b, [1, 8 * hidden], 'B');
-  // ONNX's [seq, batch, features] is the IR's [batch, seq, features] with the first two axes swapped.
-  const src = c.arrange(x, [1, 0, 2], op.name);
-  const returnSequences = c.used(yName);
-  const attrs = { units: hidden, ...lstmWeightsFromOnnx(w, r, b, hidden), returnSequences };
-  const ir = c.addNode('lstm', op.name, [src.ir], attrs);
-  // Y is [seq, 1, batch, hidden], Y_h [1, batch, hidden]; the direction axis exists only in ONNX.
-  if (returnSequences) c.setOutput(op, 0, { kind: 'act', ir, axes: [1, null, 0, 2] });
-  else c.setOutput(op, 1, { kind: 'act', ir, axes: [null, 0, 1] });
-};
-
-/** One handler per supported ONNX op type (default domain). */
-export const ONNX_HANDLERS: Readonly<Record<string, Handler>> = {
+/**
+ * The handlers of this file, by ONNX op type; `handlers.ts` joins them with the
+ * elementwise and recurrent ones into the frontend's table.
+ */
+export const BASE_ONNX_HANDLERS: Readonly<Record<string, Handler>> = {
   Add: add,
   AveragePool: averagePool,
   BatchNormalization: batchNormalization,
@@ -782,8 +965,8 @@ export const ONNX_HANDLERS: Readonly<Record<string, Handler>> = {
   Gather: gather,
   Gemm: gemm,
   GlobalAveragePool: globalAveragePool,
+  GlobalMaxPool: globalMaxPool,
   Identity: identity,
-  LSTM: lstm,
   MatMul: matMul,
   MaxPool: maxPool,
   Pad: pad,
@@ -796,6 +979,3 @@ export const ONNX_HANDLERS: Readonly<Record<string, Handler>> = {
   Transpose: transpose,
   Unsqueeze: unsqueeze,
 };
-
-/** ONNX operators (default domain) the frontend converts, in alphabetical order. */
-export const SUPPORTED_ONNX_OPS: readonly string[] = Object.keys(ONNX_HANDLERS).sort();

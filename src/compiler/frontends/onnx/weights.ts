@@ -82,3 +82,54 @@ export function lstmWeightsFromOnnx(
     bias: { shape: [4 * hidden], data: bias },
   };
 }
+
+/** Direction `d` of a recurrent weight `[directions, rows, cols]` as a `[1, rows, cols]` tensor. */
+export function directionOf(t: FloatTensor, d: number): FloatTensor {
+  const per = t.data.length / t.dims[0];
+  return { kind: 'float', name: t.name, dims: [1, ...t.dims.slice(1)], data: t.data.subarray(d * per, (d + 1) * per) };
+}
+
+/** `[rows, cols]` row-major → `[cols, rows]`. */
+function transposed(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  return out;
+}
+
+/**
+ * ONNX GRU weights of one direction as IR `gru` constants. The gate order is z, r, h
+ * in ONNX and z, r, n in the IR, so no permutation: `W [1, 3H, F]` → kernel `[F, 3H]`,
+ * `R [1, 3H, H]` → recurrent kernel `[H, 3H]`; `B [1, 6H]` (Wb then Rb) → bias
+ * `Wb + Rb` for z and r, `Wb_h` (plus `Rb_h` without `linear_before_reset`) for n,
+ * and with `linear_before_reset` the recurrent bias `Rb_h` inside the reset gate.
+ */
+export function gruWeightsFromOnnx(
+  w: FloatTensor,
+  r: FloatTensor,
+  b: FloatTensor | undefined,
+  hidden: number,
+  linearBeforeReset: boolean,
+): { kernel: ConstTensor; recurrentKernel: ConstTensor; bias: ConstTensor; recurrentBias?: ConstTensor } {
+  const features = w.dims[2];
+  const bias = new Float32Array(3 * hidden);
+  const recurrentBias = new Float32Array(hidden);
+  if (b) {
+    for (let j = 0; j < 3 * hidden; j++) {
+      const wb = b.data[j];
+      const rb = b.data[3 * hidden + j];
+      if (j >= 2 * hidden && linearBeforeReset) {
+        bias[j] = wb;
+        recurrentBias[j - 2 * hidden] = rb;
+      } else {
+        // Summed in double precision, then rounded once to float32.
+        bias[j] = wb + rb;
+      }
+    }
+  }
+  return {
+    kernel: { shape: [features, 3 * hidden], data: transposed(w.data, 3 * hidden, features) },
+    recurrentKernel: { shape: [hidden, 3 * hidden], data: transposed(r.data, 3 * hidden, hidden) },
+    bias: { shape: [3 * hidden], data: bias },
+    ...(linearBeforeReset ? { recurrentBias: { shape: [hidden], data: recurrentBias } } : {}),
+  };
+}

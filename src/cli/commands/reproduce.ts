@@ -1,0 +1,265 @@
+/**
+ * `ohmic reproduce`: the paper's tables recomputed from the zoo, side by side with
+ * the published numbers, in the terminal and in `docs/reproduction.md`.
+ *
+ *   ohmic reproduce --all --limit 1000
+ *   ohmic reproduce --table 2,7 --quick
+ *   ohmic reproduce --all --shard 0/2 &  ohmic reproduce --all --shard 1/2   # then once more without --shard
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { Command } from 'commander';
+import { ConfigError } from '../../errors';
+import { defaultDataDir, packageRoot } from '../../data';
+import { readZooManifest } from '../../models/zoo';
+import { renderSvg } from '../../study/renderSvg';
+import { writeFileAtomic } from '../../study/resultsFile';
+import {
+  FULL_DEFAULTS,
+  QUICK_DEFAULTS,
+  REPRO_SECTIONS,
+  familiesFor,
+  familyModels,
+  sweepModels,
+  validateReproduceOptions,
+  type ReproSection,
+  type ReproduceOptions,
+} from '../../study/reproduce/plan';
+import { runReproduction } from '../../study/reproduce/run';
+import { reportTextTables, reproPlots, reproductionMarkdown, type TextTable } from '../../study/reproduce/document';
+import { trainingSweepChains, type SweepTraining } from '../../study/reproduce/trainingSweep';
+import { formatTable } from '../table';
+import { decimalNumber, parseIntegerOption, parseListOption } from '../options';
+
+interface ReproduceFlags {
+  table?: string;
+  all?: boolean;
+  limit?: string;
+  quick?: boolean;
+  data?: string;
+  out: string;
+  doc?: string;
+  runs?: string;
+  votes?: string;
+  cifarLimit?: string;
+  deviceLimit?: string;
+  devices?: string;
+  chips?: string;
+  seed: string;
+  shard?: string;
+  workers: string;
+  trainingSweep?: boolean;
+  sweepEpochs: string;
+  sweepSigmas: string;
+}
+
+function parseShard(raw: string | undefined): { index: number; count: number } | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(raw.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !(count >= 1) || !(index < count)) throw new ConfigError('--shard', raw, 'i/n with 0 <= i < n, e.g. 0/2');
+  return { index, count };
+}
+
+function parseSections(flags: ReproduceFlags): ReproSection[] {
+  if (flags.all && flags.table !== undefined) throw new ConfigError('--table', flags.table, 'either --table or --all, not both');
+  if (flags.table === undefined) return [...REPRO_SECTIONS];
+  const out: ReproSection[] = [];
+  for (const t of parseListOption('--table', flags.table)) {
+    const s = t.replace(/^table/i, '').replace(/^figure/i, 'fig');
+    if (!(REPRO_SECTIONS as readonly string[]).includes(s)) throw new ConfigError('--table', t, `tables/sections among ${REPRO_SECTIONS.join(', ')}`);
+    out.push(s as ReproSection);
+  }
+  return out;
+}
+
+function numberList(flag: string, raw: string): number[] {
+  return parseListOption(flag, raw).map((t) => {
+    const v = decimalNumber(t);
+    if (v === undefined || v < 0) throw new ConfigError(flag, t, 'non-negative numbers');
+    return v;
+  });
+}
+
+function printTable(t: TextTable): void {
+  const out = process.stdout;
+  out.write(`\n${t.title}\n`);
+  for (const n of t.notes) out.write(`  ${n}\n`);
+  out.write(formatTable(t.headers, t.rows));
+}
+
+/** Runs the chains side by side (one process per σ_train: tfjs trains on one core), each in epoch order. */
+async function runSweepTraining(chains: SweepTraining[][]): Promise<void> {
+  const bin = path.join(packageRoot(), 'bin', 'ohmic.js');
+  const runOne = (t: SweepTraining) =>
+    new Promise<void>((resolve, reject) => {
+      process.stderr.write(`ohmic reproduce: training ${path.basename(t.out)} (ohmic ${t.args.join(' ')})\n`);
+      const child = spawn(process.execPath, [bin, ...t.args], { stdio: ['ignore', 'inherit', 'inherit'] });
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new ConfigError('--training-sweep', t.args.join(' '), `a training run that succeeds (exit code ${code})`))));
+    });
+  await Promise.all(
+    chains.map(async (chain) => {
+      for (const t of chain) if (!t.done) await runOne(t);
+    }),
+  );
+}
+
+export function registerReproduce(program: Command): void {
+  program
+    .command('reproduce')
+    .description(
+      "recompute the paper's Tables 2–9 and Figures 2 and 11 from the zoo, with device-preset columns, vote schedules and a " +
+        'training-budget sweep; prints paper vs ohmic side by side and writes docs/reproduction.md (resumable, shardable)',
+    )
+    .option('--table <list>', `tables or sections, comma-separated: ${REPRO_SECTIONS.join(', ')} (default: all)`)
+    .option('--all', 'every table and section (the default)')
+    .option('--limit <n>', 'MNIST test digits and stroke sequences per cell (default: all 10,000)')
+    .option('--quick', 'a small run for shapes: 200 samples, 40 CIFAR images, 5 chips per device cell')
+    .option('--data <dir>', 'datasets folder (default ../shared/datasets)')
+    .option('--out <dir>', 'results folder (one JSON file per cell; a rerun resumes)', path.join('results', 'reproduce'))
+    .option('--doc <file>', 'the document to write (default docs/reproduction.md; its SVG plots go to <doc name>/ beside it)')
+    .option('--runs <r>', `independent noisy runs per cell (default ${FULL_DEFAULTS.runs})`)
+    .option('--votes <v>', `votes of the voting tables, at most --runs (default ${FULL_DEFAULTS.votes})`)
+    .option('--cifar-limit <n>', 'held-out CIFAR-10 images per DenseNet cell (default: all 500; --quick 40)')
+    .option('--device-limit <n>', `samples per device cell (default ${FULL_DEFAULTS.deviceLimit}, or --limit if smaller)`)
+    .option('--devices <list>', `device presets for the device columns and schedules (default ${FULL_DEFAULTS.devices.join(',')})`)
+    .option('--chips <n>', `programmed chips per device cell (default ${FULL_DEFAULTS.chips}; --quick ${QUICK_DEFAULTS.chips})`)
+    .option('--seed <n>', 'root seed of every noisy run', '0')
+    .option('--shard <i/n>', 'compute only shard i of n of the missing cells (shards share --out; run once more without --shard to write the document)')
+    .option('--workers <n>', 'onnxruntime worker threads per signal-level cell', '1')
+    .option('--training-sweep', 'first train the training-budget sweep models that are missing (ohmic train, one process per σ_train)')
+    .option('--sweep-epochs <list>', 'epoch counts of the training-budget sweep', '1,2,4')
+    .option('--sweep-sigmas <list>', 'σ_train of the training-budget sweep', '0,0.6')
+    .action(async (flags: ReproduceFlags) => {
+      const sections = parseSections(flags);
+      const base = flags.quick ? QUICK_DEFAULTS : FULL_DEFAULTS;
+      const intOr = (flag: string, raw: string | undefined, dflt: number | null) => (raw === undefined ? dflt : parseIntegerOption(flag, raw, 1));
+      const limit = intOr('--limit', flags.limit, base.limit);
+      const runs = intOr('--runs', flags.runs, base.runs)!;
+      const deviceLimit = intOr('--device-limit', flags.deviceLimit, limit === null ? base.deviceLimit : Math.min(limit, base.deviceLimit ?? limit));
+      const outDir = path.resolve(flags.out);
+      const dataDir = defaultDataDir(flags.data);
+      const sweepDir = path.join(outDir, 'training-sweep');
+      const options = validateReproduceOptions({
+        ...base,
+        sections,
+        limit,
+        cifarLimit: intOr('--cifar-limit', flags.cifarLimit, base.cifarLimit),
+        deviceLimit,
+        runs,
+        votes: intOr('--votes', flags.votes, Math.min(base.votes, runs))!,
+        devices: flags.devices === undefined ? base.devices : parseListOption('--devices', flags.devices),
+        chips: intOr('--chips', flags.chips, base.chips)!,
+        passChips: Math.min(base.passChips, intOr('--chips', flags.chips, base.chips)!),
+        rootSeed: parseIntegerOption('--seed', flags.seed, 0),
+        sweepDir,
+      } satisfies ReproduceOptions);
+      const shard = parseShard(flags.shard);
+      const workers = parseIntegerOption('--workers', flags.workers, 1);
+
+      if (flags.trainingSweep) {
+        const chains = trainingSweepChains({
+          sweepDir,
+          sigmaTrains: numberList('--sweep-sigmas', flags.sweepSigmas),
+          epochs: numberList('--sweep-epochs', flags.sweepEpochs).map((e) => parseIntegerOption('--sweep-epochs', String(e), 1)),
+          mnistDir: fs.existsSync(path.join(dataDir, 'mnist')) ? path.join(dataDir, 'mnist') : dataDir,
+          seed: options.rootSeed,
+        });
+        await runSweepTraining(chains);
+      }
+
+      const tty = process.stderr.isTTY === true;
+      let stop = false;
+      const onSignal = () => {
+        stop = true;
+        process.stderr.write('\nohmic reproduce: stopping after the cell in progress (rerun the same command to resume)\n');
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const run = await runReproduction(options, {
+        outDir,
+        dataDir,
+        shard,
+        workers,
+        shouldStop: () => stop,
+        onProgress: (p) => {
+          const s = p.cell.spec;
+          const what =
+            s.kind === 'signal'
+              ? `${s.model.replace(/^.*\//, '')} ${s.noise} σ=${s.sigma}`
+              : s.kind === 'device'
+                ? `${s.model.replace(/^.*\//, '')} on ${s.device}`
+                : `${s.kind} ${s.model.replace(/^.*\//, '')}${'device' in s ? ` ${s.device}` : ''}`;
+          const line = `[${p.done + (p.runsDone === p.runsTotal && p.runsDone > 0 ? 1 : 0)}/${p.total}] ${what} run ${p.runsDone}/${p.runsTotal}  ${(p.elapsedMs / 1000).toFixed(0)} s`;
+          if (tty) process.stderr.write(`\r${line}\x1b[K`);
+          else if (p.runsDone === p.runsTotal && p.runsDone > 0) process.stderr.write(line + '\n');
+        },
+      });
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      if (tty) process.stderr.write('\n');
+
+      const command = `ohmic reproduce ${process.argv.slice(process.argv.indexOf('reproduce') + 1).join(' ')}`.trim();
+      for (const t of reportTextTables(run.report)) printTable(t);
+      process.stdout.write(
+        `\n${run.computed} cells computed in ${(run.seconds / 60).toFixed(1)} min; ${run.planned - run.missing} of ${run.planned} planned cells have results in ${outDir}/cells` +
+          (run.missing ? ` (${run.missing} missing: ${shard ? 'other shards\' or ' : ''}rerun to continue)` : '') +
+          '\n',
+      );
+      if (shard && flags.doc === undefined) return;
+
+      const docFile = path.resolve(flags.doc ?? path.join(packageRoot(), 'docs', 'reproduction.md'));
+      const plotDir = path.join(path.dirname(docFile), path.basename(docFile, '.md'));
+      const plots = reproPlots(run.report);
+      const plotFiles: Array<{ name: string; file: string; title: string }> = [];
+      for (const p of plots) {
+        const rendered = await renderSvg(p.spec);
+        const file = path.join(plotDir, `${p.name}.svg`);
+        writeFileAtomic(file, rendered.svg);
+        plotFiles.push({ name: p.name, file: path.relative(path.dirname(docFile), file).split(path.sep).join('/'), title: p.title });
+        for (const w of rendered.warnings) process.stderr.write(`ohmic: plot warning (${p.name}): ${w}\n`);
+      }
+      const models = [
+        ...familiesFor(options.sections).flatMap((f) => familyModels(f, options.zooDir)),
+        ...(options.sections.includes('sweep') ? sweepModels(sweepDir).map((s) => s.entry) : []),
+      ];
+      const manifest = new Map(readZooManifest().models.map((m) => [m.name, m]));
+      const seen = new Set<string>();
+      const testSets = familiesFor(options.sections).map((f) =>
+        f.dataset === 'mnist' ? `MNIST t10k (${dataDir}/mnist)` : f.dataset === 'mnist-strokes' ? 'MNIST stroke test sequences (mnist-stroke/sequences.tar.gz), 100 steps, zero padding first' : 'CIFAR-10 data_batch_1 images 3500..3999 (held out from DenseNet training)',
+      );
+      const sweepChains = trainingSweepChains({ sweepDir, sigmaTrains: numberList('--sweep-sigmas', flags.sweepSigmas), epochs: numberList('--sweep-epochs', flags.sweepEpochs), mnistDir: path.join(dataDir, 'mnist') }).flat();
+      const pendingSweep = sweepChains.filter((t) => !t.done);
+      const remarks: string[] = [];
+      if (options.sections.includes('sweep') && pendingSweep.length > 0) {
+        remarks.push(
+          `Training-budget sweep: ${sweepChains.length - pendingSweep.length} of ${sweepChains.length} models trained (${pendingSweep.map((t) => path.basename(t.out)).join(', ')} still to train: \`ohmic reproduce --training-sweep\` runs them, about 250 s per epoch per process on an idle core).`,
+        );
+      }
+      const md = reproductionMarkdown(
+        run.report,
+        {
+          command,
+          date: new Date().toISOString().slice(0, 10),
+          seconds: run.seconds,
+          machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.versions.node}`,
+          dataDir: path.relative(packageRoot(), dataDir) || dataDir,
+          computed: run.computed,
+          missing: run.missing,
+          planned: run.planned,
+          models: models
+            .filter((m) => (seen.has(m.name) ? false : (seen.add(m.name), true)))
+            .map((m) => ({ name: m.name, sha256: (manifest.get(m.name) ?? m).weightsSha256, command: m.command, testAccuracy: m.testAccuracy })),
+          testSets,
+          remarks,
+        },
+        plotFiles,
+      );
+      writeFileAtomic(docFile, md);
+      process.stdout.write(`document: ${docFile}\nplots: ${plotFiles.map((p) => p.file).join(', ') || '(none)'}\n`);
+    });
+}

@@ -1,0 +1,841 @@
+/**
+ * Lowering an IR graph, as one execution of it, to an ONNX model that onnxruntime
+ * runs: the exact network, the paper's signal-level noise, or a programmed chip
+ * (DAC, per-tile column currents on the conductances, read noise as a variance
+ * product on squared operands, sensing noise, per-tile ADC, digital sum of the row
+ * blocks, output gain). The noise is not drawn inside the model: every noise site
+ * becomes a graph input that the runner fills from ohmic's own Rng, keyed by sample,
+ * so both engines give the same draws for the same seed.
+ *
+ * Layout: images are held channels-first (NCHW, what ONNX Conv and pooling take);
+ * every other value keeps the IR's layout. A value is transposed only where an op
+ * needs the IR's channels-last view (flatten, reshape, dense on an image, …). Graph
+ * inputs and outputs are in the IR's layout.
+ *
+ * A convolution on a chip whose DAC has a fixed range quantises each input pixel
+ * independently, so each row band of tiles is a Conv over the band's input
+ * channels (the matrix rows are channel-major); with a per-vector DAC range
+ * (`perInputAbsMax`) every patch has its own scale, so the patches are built
+ * explicitly (im2col by strided slices) and each band is a 1×1 Conv over them.
+ */
+import { ConfigError, UnsupportedOpError } from '../../errors';
+import type { ProgrammedLayer, RowBlock } from '../../crossbar/layerState';
+import type { SignalNoise } from '../../crossbar/noise/signalNoise';
+import { signedLevels } from '../../crossbar/adc';
+import type { AnalogNode, Graph, Node, NodeOf } from '../ir/graph';
+import { mvmMatrix } from '../ir/mvmMatrix';
+import type { ConstTensor, GateActivation } from '../ir/ops';
+import { explicitPadding } from '../ir/shapes';
+import { OnnxGraphBuilder, float, int, ints } from './onnxBuilder';
+
+/** What one lowered model computes. */
+export type LoweringMode =
+  | { readonly kind: 'exact' }
+  | {
+      readonly kind: 'signal';
+      readonly noise: SignalNoise;
+      /** Analog nodes whose MVM output takes the noise. */
+      readonly noisyMvm: (node: AnalogNode) => boolean;
+      /** Whether the graph's noise nodes take the noise (else they are identities). */
+      readonly noiseNodes: boolean;
+    }
+  | {
+      readonly kind: 'chip';
+      readonly layers: ReadonlyMap<string, readonly ProgrammedLayer[]>;
+      /**
+       * Also output each analog node's run statistics (see {@link LoweredStats}):
+       * extra graph outputs only, the model's outputs and noise are unchanged. Off by default.
+       */
+      readonly stats?: boolean;
+    };
+
+/**
+ * One noise input of a lowered model. Per sample it holds the draws of its sites one
+ * after another (`perSite` values each; a grouped convolution's groups are
+ * consecutive channel ranges); site k's draws for sample i come from
+ * `run.fold(...sites[k]).fold(i)`, N(mean, std²). Multiplicative noise is fed as the
+ * factor 1 + σε (mean 1), so the graph spends one Mul on it.
+ */
+export interface NoiseFeed {
+  readonly input: string;
+  readonly sites: readonly (readonly (string | number)[])[];
+  readonly perSite: number;
+  readonly mean: number;
+  readonly std: number;
+  /** Per-sample dims of the input (without the batch). */
+  readonly dims: readonly number[];
+}
+
+/** A graph input or output: its ONNX name and per-sample dims in the IR's layout. */
+export interface LoweredValue {
+  readonly name: string;
+  readonly dims: readonly number[];
+}
+
+/**
+ * The run statistics of one analog node in a lowered chip model (mode `stats`): the
+ * graph output `output` holds `[cellEnergyPicojoules, dacClipped, adcClipped,
+ * dacDrives]` summed over the batch and the node's MVMs (its groups and steps), as
+ * the tfjs engine's `MvmStats` counts them; the counts that do not depend on the
+ * data are given per sample.
+ */
+export interface LoweredStats {
+  readonly node: string;
+  readonly output: string;
+  readonly perSample: {
+    readonly mvms: number;
+    readonly adcConversions: number;
+    readonly digitalAdds: number;
+    readonly digitalMultiplies: number;
+  };
+}
+
+export interface LoweredModel {
+  readonly bytes: Uint8Array;
+  readonly inputs: readonly LoweredValue[];
+  readonly outputs: readonly LoweredValue[];
+  readonly noise: readonly NoiseFeed[];
+  /** Present in mode `chip` with `stats`: one entry per analog node, its output after `outputs`. */
+  readonly stats?: readonly LoweredStats[];
+}
+
+/** A value during lowering: its ONNX name, per-sample IR dims, and whether it is held NCHW. */
+interface Value {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly nchw: boolean;
+}
+
+const NHWC_TO_NCHW = [0, 3, 1, 2];
+const NCHW_TO_NHWC = [0, 2, 3, 1];
+/** Where an NHWC axis sits in NCHW. */
+const NHWC_AXIS_IN_NCHW = [0, 2, 3, 1];
+
+function prod(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+function staticDims(node: Node): number[] {
+  const dims = node.outputShape.slice(1);
+  if (dims.some((d) => d === null)) {
+    throw new ConfigError(`graph.${node.name}.outputShape`, node.outputShape, 'static dimensions apart from the batch (the onnxruntime engine needs them)');
+  }
+  return dims as number[];
+}
+
+/** Row-major `data` of `shape` permuted by `perm` (output dim k is input dim perm[k]). */
+function permuteConst(data: Float32Array, shape: readonly number[], perm: readonly number[]): { data: Float32Array; shape: number[] } {
+  const outShape = perm.map((p) => shape[p]);
+  const inStrides = shape.map((_, k) => prod(shape.slice(k + 1)));
+  const out = new Float32Array(data.length);
+  const idx = new Array(shape.length).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    let src = 0;
+    for (let k = 0; k < perm.length; k++) src += idx[k] * inStrides[perm[k]];
+    out[o] = data[src];
+    for (let k = perm.length - 1; k >= 0; k--) {
+      if (++idx[k] < outShape[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return { data: out, shape: outShape };
+}
+
+class Lowering {
+  readonly b = new OnnxGraphBuilder();
+  readonly noise: NoiseFeed[] = [];
+  private readonly values = new Map<string, Value>();
+  private readonly nchwCache = new Map<string, Value>();
+  private readonly irCache = new Map<string, Value>();
+  /** Per analog node (stats mode): the `[4]` statistics vectors of its MVM sites, and its per-sample counts. */
+  private readonly statSites = new Map<string, { vectors: string[]; mvms: number; adcConversions: number; digitalAdds: number; digitalMultiplies: number }>();
+
+  constructor(private readonly graph: Graph, private readonly mode: LoweringMode) {}
+
+  private get counting(): boolean {
+    return this.mode.kind === 'chip' && this.mode.stats === true;
+  }
+
+  /** A scalar's name as a `[1]` vector. */
+  private vec1(scalar: string): string {
+    return this.b.op('Reshape', [scalar, this.b.int64([1])]);
+  }
+
+  /** Σ over every element (a scalar). */
+  private total(t: string): string {
+    return this.b.op('ReduceSum', [t], { keepdims: int(0) });
+  }
+
+  /** 1 where `|t| > bound`, else 0 (float). */
+  private beyond(t: string, bound: number): string {
+    return this.b.op('Cast', [this.b.op('Greater', [this.b.op('Abs', [t]), this.b.scalar(bound)])], { to: int(1) });
+  }
+
+  /** Record one MVM site's statistics (scalars or '' for none) and per-sample counts. */
+  private recordStats(
+    node: string,
+    layer: ProgrammedLayer,
+    mvmsPerSample: number,
+    scalars: { energyUnits: string[]; dacClipped: string; adcClipped: string[]; nonZero: string },
+  ): void {
+    const b = this.b;
+    const d = layer.chip.device;
+    const zero = () => b.constant(new Float32Array(1), [1]);
+    const sumAll = (xs: string[]) => (xs.length === 0 ? '' : xs.length === 1 ? xs[0] : b.op('Sum', xs));
+    // µS · V² · ns = 1e-3 pJ.
+    const energy = b.op('Mul', [sumAll(scalars.energyUnits), b.scalar(d.readVoltageVolts ** 2 * d.readPulseNs * 1e-3)]);
+    const adc = sumAll(scalars.adcClipped);
+    const drives = b.op('Mul', [scalars.nonZero, b.scalar(layer.grid.colBlocks)]);
+    const v = b.op('Concat', [this.vec1(energy), scalars.dacClipped ? this.vec1(scalars.dacClipped) : zero(), adc ? this.vec1(adc) : zero(), this.vec1(drives)], { axis: int(0) });
+    let entry = this.statSites.get(node);
+    if (!entry) {
+      entry = { vectors: [], mvms: 0, adcConversions: 0, digitalAdds: 0, digitalMultiplies: 0 };
+      this.statSites.set(node, entry);
+    }
+    const blocks = layer.rowBlocks.length;
+    entry.vectors.push(v);
+    entry.mvms += mvmsPerSample;
+    entry.adcConversions += mvmsPerSample * layer.fanOut * blocks;
+    entry.digitalAdds += mvmsPerSample * layer.fanOut * (blocks - 1);
+    entry.digitalMultiplies += mvmsPerSample * layer.fanOut;
+  }
+
+  lower(): LoweredModel {
+    const inputs: LoweredValue[] = [];
+    for (const node of this.graph.nodes) {
+      if (node.op === 'input') {
+        const dims = staticDims(node);
+        const name = this.b.input(`input_${inputs.length}`, ['N', ...dims]);
+        inputs.push({ name, dims });
+        this.values.set(node.name, { name, dims, nchw: false });
+        continue;
+      }
+      this.values.set(node.name, this.emit(node));
+    }
+    const outputs = this.graph.outputs.map((o, k) => {
+      const v = this.ir(this.values.get(o)!);
+      const name = `output_${k}`;
+      this.b.output(v.name, name, ['N', ...v.dims]);
+      return { name, dims: v.dims };
+    });
+    if (!this.counting) return { bytes: this.b.encode(), inputs, outputs, noise: this.noise };
+    const stats: LoweredStats[] = [];
+    for (const [node, e] of this.statSites) {
+      const name = `stats_${stats.length}`;
+      this.b.output(e.vectors.length === 1 ? e.vectors[0] : this.b.op('Sum', e.vectors), name, [4]);
+      stats.push({ node, output: name, perSample: { mvms: e.mvms, adcConversions: e.adcConversions, digitalAdds: e.digitalAdds, digitalMultiplies: e.digitalMultiplies } });
+    }
+    return { bytes: this.b.encode(), inputs, outputs, noise: this.noise, stats };
+  }
+
+  // ── layout ──────────────────────────────────────────────────────────────
+
+  private nchw(v: Value): Value {
+    if (v.dims.length !== 3 || v.nchw) return v;
+    let out = this.nchwCache.get(v.name);
+    if (!out) {
+      out = { name: this.b.op('Transpose', [v.name], { perm: ints(NHWC_TO_NCHW) }), dims: v.dims, nchw: true };
+      this.nchwCache.set(v.name, out);
+    }
+    return out;
+  }
+
+  private ir(v: Value): Value {
+    if (!v.nchw) return v;
+    let out = this.irCache.get(v.name);
+    if (!out) {
+      out = { name: this.b.op('Transpose', [v.name], { perm: ints(NCHW_TO_NHWC) }), dims: v.dims, nchw: false };
+      this.irCache.set(v.name, out);
+    }
+    return out;
+  }
+
+  private arg(node: Node, k = 0): Value {
+    return this.values.get(node.inputs[k])!;
+  }
+
+  /** A per-channel vector as a constant broadcasting against `v` (`[C,1,1]` for NCHW, `[C]` otherwise). */
+  private channelConst(data: Float32Array, nchw: boolean): string {
+    return nchw ? this.b.constant(data, [data.length, 1, 1]) : this.b.constant(data, [data.length]);
+  }
+
+  // ── noise ───────────────────────────────────────────────────────────────
+
+  private noiseInput(sites: (string | number)[][], perSite: number, dims: readonly number[], std: number, mean = 0): string {
+    const input = this.b.input(`noise_${this.noise.length}`, ['N', ...dims]);
+    this.noise.push({ input, sites, perSite, mean, std, dims: [...dims] });
+    return input;
+  }
+
+  /** `y` with the signal-level noise of `sites` (one per group, consecutive in `y`'s per-sample order). */
+  private signalNoise(y: string, noise: SignalNoise, sites: (string | number)[][], dims: readonly number[]): string {
+    if (noise.sigma === 0) return y;
+    const mult = noise.kind === 'multiplicative';
+    const e = this.noiseInput(sites, prod(dims) / sites.length, dims, noise.sigma, mult ? 1 : 0);
+    return this.b.op(mult ? 'Mul' : 'Add', [y, e]);
+  }
+
+  // ── ops ─────────────────────────────────────────────────────────────────
+
+  private emit(node: Node): Value {
+    const b = this.b;
+    const dims = staticDims(node);
+    switch (node.op) {
+      case 'dense': {
+        const x = this.ir(this.arg(node));
+        let y = this.mvm(node, 0, x.name, dims, 0);
+        if (node.attrs.bias) y = b.op('Add', [y, b.constant(node.attrs.bias.data, [node.attrs.bias.data.length])]);
+        return { name: y, dims, nchw: false };
+      }
+      case 'conv2d':
+        return { name: this.conv(node, this.nchw(this.arg(node)), dims), dims, nchw: true };
+      case 'batchNorm': {
+        const x = this.arg(node);
+        const { gamma, beta, mean, variance, epsilon } = node.attrs;
+        const c = gamma.data.length;
+        const scale = new Float32Array(c);
+        const shift = new Float32Array(c);
+        for (let i = 0; i < c; i++) {
+          // As the tfjs executor: double precision, then float32.
+          const s = gamma.data[i] / Math.sqrt(variance.data[i] + epsilon);
+          scale[i] = s;
+          shift[i] = beta.data[i] - mean.data[i] * s;
+        }
+        const y = b.op('Add', [b.op('Mul', [x.name, this.channelConst(scale, x.nchw)]), this.channelConst(shift, x.nchw)]);
+        return { name: y, dims, nchw: x.nchw };
+      }
+      case 'relu':
+      case 'tanh':
+      case 'sigmoid': {
+        const x = this.arg(node);
+        const op = node.op === 'relu' ? 'Relu' : node.op === 'tanh' ? 'Tanh' : 'Sigmoid';
+        return { name: b.op(op, [x.name]), dims, nchw: x.nchw };
+      }
+      case 'maxPool':
+      case 'avgPool': {
+        const x = this.nchw(this.arg(node));
+        const { poolSize, strides, padding } = node.attrs;
+        const [pt, pb, pl, pr] = explicitPadding(padding, x.dims[0], x.dims[1], poolSize, strides);
+        const attrs = { kernel_shape: ints(poolSize), strides: ints(strides), pads: ints([pt, pl, pb, pr]) };
+        const y =
+          node.op === 'maxPool'
+            ? b.op('MaxPool', [x.name], attrs)
+            : b.op('AveragePool', [x.name], { ...attrs, count_include_pad: int(node.attrs.countIncludePad ? 1 : 0) });
+        return { name: y, dims, nchw: true };
+      }
+      case 'globalAvgPool': {
+        const x = this.nchw(this.arg(node));
+        const y = b.op('GlobalAveragePool', [x.name]);
+        if (node.attrs.keepDims) return { name: y, dims, nchw: true };
+        return { name: b.op('Flatten', [y], { axis: int(1) }), dims, nchw: false };
+      }
+      case 'concat': {
+        const xs = node.inputs.map((_, k) => this.arg(node, k));
+        const image = dims.length === 3;
+        const vs = xs.map((v) => (image ? this.nchw(v) : this.ir(v)));
+        if (vs.length === 1) return vs[0];
+        const axis = image ? NHWC_AXIS_IN_NCHW[node.attrs.axis] : node.attrs.axis;
+        return { name: b.op('Concat', vs.map((v) => v.name), { axis: int(axis) }), dims, nchw: image };
+      }
+      case 'add': {
+        const image = dims.length === 3;
+        const vs = node.inputs.map((_, k) => (image ? this.nchw(this.arg(node, k)) : this.ir(this.arg(node, k))));
+        let y = vs.length === 1 ? vs[0].name : vs.length === 2 ? b.op('Add', [vs[0].name, vs[1].name]) : b.op('Sum', vs.map((v) => v.name));
+        const c = node.attrs.constant;
+        if (c) y = b.op('Add', [y, this.broadcastConst(c, image)]);
+        else if (vs.length === 1) y = b.op('Identity', [y]);
+        return { name: y, dims, nchw: image };
+      }
+      case 'flatten': {
+        const x = this.ir(this.arg(node));
+        return { name: b.op('Flatten', [x.name], { axis: int(1) }), dims, nchw: false };
+      }
+      case 'reshape': {
+        const x = this.ir(this.arg(node));
+        return { name: b.op('Reshape', [x.name, b.int64([0, ...dims])]), dims, nchw: false };
+      }
+      case 'transpose': {
+        const x = this.ir(this.arg(node));
+        return { name: b.op('Transpose', [x.name], { perm: ints(node.attrs.perm) }), dims, nchw: false };
+      }
+      case 'lstm':
+        return { name: this.lstm(node, this.ir(this.arg(node))), dims, nchw: false };
+      case 'softmax': {
+        const x = this.arg(node);
+        const axis = x.nchw ? NHWC_AXIS_IN_NCHW[node.attrs.axis] : node.attrs.axis;
+        return { name: b.op('Softmax', [x.name], { axis: int(axis) }), dims, nchw: x.nchw };
+      }
+      case 'matmul': {
+        const a = this.ir(this.arg(node, 0));
+        const c = this.ir(this.arg(node, 1));
+        return { name: b.op('MatMul', [a.name, c.name]), dims, nchw: false };
+      }
+      case 'noise': {
+        const x = this.arg(node);
+        const m = this.mode;
+        if (m.kind !== 'signal' || !m.noiseNodes) return x;
+        const v = dims.length === 3 ? this.nchw(x) : x;
+        const perSampleDims = v.nchw ? [dims[2], dims[0], dims[1]] : dims;
+        return { name: this.signalNoise(v.name, m.noise, [[node.name]], perSampleDims), dims, nchw: v.nchw };
+      }
+      case 'identity':
+        return this.arg(node);
+      case 'gru':
+        return { name: this.gru(node, this.ir(this.arg(node))), dims, nchw: false };
+      case 'layerNorm': {
+        const x = this.ir(this.arg(node));
+        const { axis, gamma, beta, epsilon } = node.attrs;
+        const inputs = [x.name, b.constant(gamma.data, gamma.shape)];
+        if (beta) inputs.push(b.constant(beta.data, beta.shape));
+        return { name: b.op('LayerNormalization', inputs, { axis: int(axis), epsilon: float(epsilon) }), dims, nchw: false };
+      }
+      case 'mul':
+      case 'sub':
+      case 'div': {
+        const op = node.op === 'mul' ? 'Mul' : node.op === 'sub' ? 'Sub' : 'Div';
+        const image = dims.length === 3;
+        const vs = node.inputs.map((_, k) => (image ? this.nchw(this.arg(node, k)) : this.ir(this.arg(node, k))));
+        const c = node.attrs.constant;
+        let operands = vs.map((v) => v.name);
+        if (c) operands = node.attrs.constantFirst ? [this.broadcastConst(c, image), operands[0]] : [operands[0], this.broadcastConst(c, image)];
+        return { name: b.op(op, operands), dims, nchw: image };
+      }
+      case 'pow':
+      case 'sqrt':
+      case 'erf':
+      case 'clip':
+      case 'gelu':
+      case 'hardSigmoid': {
+        const x = this.arg(node);
+        return { name: this.unary(node, x.name), dims, nchw: x.nchw };
+      }
+      case 'reduce': {
+        const x = this.ir(this.arg(node));
+        const { kind, axes, keepDims } = node.attrs;
+        const attrs = { keepdims: int(keepDims ? 1 : 0) };
+        // At the emitted opset ReduceSum takes its axes as an input, the others as an attribute.
+        const y =
+          kind === 'sum'
+            ? b.op('ReduceSum', [x.name, b.int64(axes)], attrs)
+            : b.op(kind === 'mean' ? 'ReduceMean' : kind === 'max' ? 'ReduceMax' : 'ReduceMin', [x.name], { ...attrs, axes: ints(axes) });
+        return { name: y, dims, nchw: false };
+      }
+      case 'slice': {
+        const x = this.ir(this.arg(node));
+        const { axis, start, end } = node.attrs;
+        return { name: b.op('Slice', [x.name, b.int64([start]), b.int64([end]), b.int64([axis])]), dims, nchw: false };
+      }
+      case 'input':
+        throw new Error('unreachable: inputs are bound before emission');
+      default: {
+        const unknown: never = node;
+        throw new UnsupportedOpError((unknown as Node).op, (unknown as Node).name, []);
+      }
+    }
+  }
+
+  /** An element-wise op that keeps its input's layout. */
+  private unary(node: NodeOf<'pow'> | NodeOf<'sqrt'> | NodeOf<'erf'> | NodeOf<'clip'> | NodeOf<'gelu'> | NodeOf<'hardSigmoid'>, x: string): string {
+    const b = this.b;
+    switch (node.op) {
+      case 'pow':
+        return b.op('Pow', [x, b.scalar(node.attrs.exponent)]);
+      case 'sqrt':
+        return b.op('Sqrt', [x]);
+      case 'erf':
+        return b.op('Erf', [x]);
+      case 'clip': {
+        const { min, max } = node.attrs;
+        return b.op('Clip', [x, min === undefined ? '' : b.scalar(min), max === undefined ? '' : b.scalar(max)]);
+      }
+      case 'hardSigmoid':
+        return b.op('HardSigmoid', [x], { alpha: float(node.attrs.alpha), beta: float(node.attrs.beta) });
+      case 'gelu': {
+        // As the tfjs kernel: x · (1 + inner) · 0.5.
+        const inner =
+          node.attrs.approximate === 'tanh'
+            ? b.op('Tanh', [b.op('Mul', [b.op('Add', [x, b.op('Mul', [b.op('Mul', [b.op('Mul', [x, x]), x]), b.scalar(0.044715)])]), b.scalar(Math.sqrt(2 / Math.PI))])])
+            : b.op('Erf', [b.op('Mul', [x, b.scalar(Math.SQRT1_2)])]);
+        return b.op('Mul', [b.op('Mul', [x, b.op('Add', [inner, b.scalar(1)])]), b.scalar(0.5)]);
+      }
+      default: {
+        const unknown: never = node;
+        throw new UnsupportedOpError((unknown as Node).op, (unknown as Node).name, []);
+      }
+    }
+  }
+
+  /** A recurrent layer's gate activation, as the tfjs kernel's. */
+  private gate(z: string, kind: GateActivation | undefined): string {
+    return kind === 'hardSigmoid' ? this.b.op('HardSigmoid', [z], { alpha: float(0.2), beta: float(0.5) }) : this.b.op('Sigmoid', [z]);
+  }
+
+  /** A NumPy-broadcast constant (trailing IR axes) against a value of per-sample rank 3 (NCHW) or its IR layout. */
+  private broadcastConst(c: ConstTensor, image: boolean): string {
+    if (!image) return this.b.constant(c.data, c.shape);
+    const full = [...new Array(4 - c.shape.length).fill(1), ...c.shape];
+    const p = permuteConst(c.data, full, NHWC_TO_NCHW);
+    return this.b.constant(p.data, p.shape);
+  }
+
+  // ── analog nodes ────────────────────────────────────────────────────────
+
+  /** One MVM site of a dense, lstm or gru node: `x` [N, …, fanIn] in the IR's layout → [N, …, fanOut]. */
+  private mvm(node: AnalogNode, group: number, x: string, yDims: readonly number[], step: number): string {
+    const b = this.b;
+    const m = this.mode;
+    if (m.kind === 'chip') return this.deviceMvm(m.layers.get(node.name)![group], x, yDims, [node.name, group, step], node.name);
+    const w = mvmMatrix(node, group);
+    const y = b.op('MatMul', [x, b.constant(w.data, w.shape, `${node.name}_w`)]);
+    if (m.kind === 'signal' && m.noisyMvm(node)) return this.signalNoise(y, m.noise, [[node.name, group, step]], yDims);
+    return y;
+  }
+
+  private conv(node: NodeOf<'conv2d'>, x: Value, dims: readonly number[]): string {
+    const b = this.b;
+    const { kernel, strides, dilations, padding, groups, bias } = node.attrs;
+    const [kh, kw, cInG, cOut] = kernel.shape;
+    const [h, w] = x.dims;
+    const [oh, ow, oc] = dims;
+    const [pt, pb, pl, pr] = explicitPadding(padding, h, w, [kh, kw], strides, dilations);
+    const geom = { kh, kw, strides, dilations, pads: [pt, pl, pb, pr] as const, oh, ow };
+    const m = this.mode;
+    let y: string;
+    if (m.kind === 'chip') {
+      const layers = m.layers.get(node.name)!;
+      const parts = layers.map((layer, g) => {
+        const xg = groups === 1 ? x.name : b.op('Slice', [x.name, b.int64([g * cInG]), b.int64([(g + 1) * cInG]), b.int64([1])]);
+        return this.deviceConv(layer, xg, cInG, geom, [node.name, g, 0], node.name);
+      });
+      y = parts.length === 1 ? parts[0] : b.op('Concat', parts, { axis: int(1) });
+    } else {
+      // OIHW from the IR's HWIO kernel.
+      const wOihw = permuteConst(kernel.data, kernel.shape, [3, 2, 0, 1]);
+      const attrs = {
+        kernel_shape: ints([kh, kw]),
+        strides: ints(strides),
+        dilations: ints(dilations),
+        pads: ints(geom.pads),
+        group: int(groups),
+      };
+      const noisy = m.kind === 'signal' && m.noisyMvm(node);
+      const wName = b.constant(wOihw.data, wOihw.shape, `${node.name}_w`);
+      if (!noisy && bias) return b.op('Conv', [x.name, wName, b.constant(bias.data, [cOut])], attrs);
+      y = b.op('Conv', [x.name, wName], attrs);
+      if (noisy) {
+        const sites = Array.from({ length: groups }, (_, g) => [node.name, g, 0]);
+        y = this.signalNoise(y, m.noise, sites, [oc, oh, ow]);
+      }
+    }
+    if (bias) y = b.op('Add', [y, this.channelConst(bias.data, true)]);
+    return y;
+  }
+
+  /** Zeros `[N, units]`: a recurrent layer's initial state. */
+  private zeroState(x: Value, units: number): string {
+    const b = this.b;
+    const batch = b.op('Slice', [b.op('Shape', [x.name]), b.int64([0]), b.int64([1])]);
+    return b.op('ConstantOfShape', [b.op('Concat', [batch, b.int64([units])], { axis: int(0) })]);
+  }
+
+  private lstm(node: NodeOf<'lstm'>, x: Value): string {
+    const b = this.b;
+    const { units, bias, returnSequences, reverse, recurrentActivation } = node.attrs;
+    const steps = x.dims[0];
+    const zeros = this.zeroState(x, units);
+    const biasName = b.constant(bias.data, [4 * units], `${node.name}_b`);
+    const split = b.int64([units, units, units, units]);
+    let h = zeros;
+    let c = zeros;
+    const hs: string[] = new Array<string>(steps);
+    for (let k = 0; k < steps; k++) {
+      const t = reverse ? steps - 1 - k : k;
+      const xt = b.op('Gather', [x.name, b.int64Scalar(t)], { axis: int(1) });
+      const v = b.op('Concat', [xt, h], { axis: int(1) });
+      const z = b.op('Add', [this.mvm(node, 0, v, [4 * units], k), biasName]);
+      const [zi, zf, zc, zo] = b.opMulti('Split', [z, split], 4, { axis: int(1) });
+      const gate = (g: string) => this.gate(g, recurrentActivation);
+      c = b.op('Add', [b.op('Mul', [gate(zf), c]), b.op('Mul', [gate(zi), b.op('Tanh', [zc])])]);
+      h = b.op('Mul', [gate(zo), b.op('Tanh', [c])]);
+      if (returnSequences) hs[t] = b.op('Unsqueeze', [h, b.int64([1])]);
+    }
+    return returnSequences ? b.op('Concat', hs, { axis: int(1) }) : b.op('Identity', [h]);
+  }
+
+  /** A GRU unrolled over its steps, with the three MVMs of `GruAttrs` per step (as the tfjs kernel). */
+  private gru(node: NodeOf<'gru'>, x: Value): string {
+    const b = this.b;
+    const { units, bias, recurrentBias, resetAfter, returnSequences, reverse, recurrentActivation } = node.attrs;
+    const steps = x.dims[0];
+    const biasZr = b.constant(bias.data.slice(0, 2 * units), [2 * units], `${node.name}_bzr`);
+    const biasN = b.constant(bias.data.slice(2 * units), [units], `${node.name}_bn`);
+    const rb = recurrentBias ? b.constant(recurrentBias.data, [units], `${node.name}_rbn`) : undefined;
+    const split = b.int64([units, units]);
+    let h = this.zeroState(x, units);
+    const hs: string[] = new Array<string>(steps);
+    for (let k = 0; k < steps; k++) {
+      const t = reverse ? steps - 1 - k : k;
+      const xt = b.op('Gather', [x.name, b.int64Scalar(t)], { axis: int(1) });
+      const zrIn = b.op('Concat', [xt, h], { axis: int(1) });
+      const zr = this.gate(b.op('Add', [this.mvm(node, 0, zrIn, [2 * units], k), biasZr]), recurrentActivation);
+      const [z, r] = b.opMulti('Split', [zr, split], 2, { axis: int(1) });
+      const xn = b.op('Add', [this.mvm(node, 1, xt, [units], k), biasN]);
+      let hn: string;
+      if (resetAfter) {
+        const rh = this.mvm(node, 2, h, [units], k);
+        hn = b.op('Mul', [r, rb ? b.op('Add', [rh, rb]) : rh]);
+      } else {
+        hn = this.mvm(node, 2, b.op('Mul', [r, h]), [units], k);
+      }
+      const cand = b.op('Tanh', [b.op('Add', [xn, hn])]);
+      h = b.op('Add', [cand, b.op('Mul', [z, b.op('Sub', [h, cand])])]);
+      if (returnSequences) hs[t] = b.op('Unsqueeze', [h, b.int64([1])]);
+    }
+    return returnSequences ? b.op('Concat', hs, { axis: int(1) }) : b.op('Identity', [h]);
+  }
+
+  // ── the chip ────────────────────────────────────────────────────────────
+
+  /**
+   * DAC on `x` (elementwise or per vector along `axis`): normalised, quantised voltages
+   * and the digital rescale; in stats mode with a fixed range, also the 0/1 map of the
+   * inputs it clips.
+   */
+  private dac(layer: ProgrammedLayer, x: string, axis: number): { v: string; scale: string; clippedMap: string } {
+    const b = this.b;
+    const { dac } = layer.chip;
+    let v: string;
+    let scale: string;
+    let clippedMap = '';
+    if (dac.range.kind === 'perInputAbsMax') {
+      const m = b.op('ReduceMax', [b.op('Abs', [x])], { axes: ints([axis]), keepdims: int(1) });
+      scale = b.op('Where', [b.op('Equal', [m, b.scalar(0)]), b.scalar(1), m]);
+      v = b.op('Div', [x, scale]);
+    } else {
+      scale = b.scalar(dac.range.maxAbs);
+      const u = b.op('Div', [x, scale]);
+      if (this.counting) clippedMap = this.beyond(u, 1);
+      v = b.op('Clip', [u, b.scalar(-1), b.scalar(1)]);
+    }
+    if (dac.bits !== null) {
+      const levels = b.scalar(signedLevels(dac.bits));
+      v = b.op('Div', [b.op('Round', [b.op('Mul', [v, levels])]), levels]);
+    }
+    return { v, scale, clippedMap };
+  }
+
+  /**
+   * One row band's current after its noise and ADC. `product(g)` applies a
+   * `[rows × fanOut]` conductance array (µS) to the band's voltages; `squared` to
+   * their squares; per-column vectors are shaped by `col`.
+   */
+  private bandCurrent(
+    layer: ProgrammedLayer,
+    rb: RowBlock,
+    product: (g: Float32Array, squared: boolean) => string,
+    col: (a: Float32Array) => string,
+    site: (string | number)[],
+    noiseDims: readonly number[],
+    adcClipped?: string[],
+  ): string {
+    const b = this.b;
+    const d = layer.chip.device;
+    let current = product(rb.gDiff, false);
+    if (rb.gSq || d.senseNoiseRelStd > 0) {
+      const eps = this.noiseInput([site], prod(noiseDims), noiseDims, 1);
+      const sd = rb.gSq
+        ? b.op('Sqrt', [b.op('Add', [product(rb.gSq, true), col(rb.senseVarianceN)])])
+        : col(rb.senseVarianceN.map((v) => Math.sqrt(v)));
+      current = b.op('Add', [current, b.op('Mul', [sd, eps])]);
+    }
+    if (layer.chip.adc.bits !== null) {
+      const levels = signedLevels(layer.chip.adc.bits);
+      const codes = b.op('Mul', [current, col(rb.adcCodesPerUnit)]);
+      if (adcClipped) adcClipped.push(this.total(this.beyond(codes, levels)));
+      current = b.op('Mul', [b.op('Round', [b.op('Clip', [codes, b.scalar(-levels), b.scalar(levels)])]), col(rb.adcUnitsPerCode)]);
+    }
+    return current;
+  }
+
+  private sumBands(parts: string[]): string {
+    let acc = parts[0];
+    for (let k = 1; k < parts.length; k++) acc = this.b.op('Add', [acc, parts[k]]);
+    return acc;
+  }
+
+  /** A programmed dense MVM: `x` [N, …, fanIn] (IR layout) → [N, …, fanOut]. */
+  private deviceMvm(layer: ProgrammedLayer, x: string, yDims: readonly number[], key: (string | number)[], node: string): string {
+    const b = this.b;
+    const { fanOut } = layer;
+    const counting = this.counting;
+    const { v, scale, clippedMap } = this.dac(layer, x, -1);
+    const vSq = counting || layer.rowBlocks.some((rb) => rb.gSq) ? b.op('Mul', [v, v]) : '';
+    const adcClipped: string[] = [];
+    const energyUnits: string[] = [];
+    const parts = layer.rowBlocks.map((rb, a) => {
+      const single = layer.rowBlocks.length === 1;
+      const cut = (t: string) => (single ? t : b.op('Slice', [t, b.int64([rb.row0]), b.int64([rb.row0 + rb.rows]), b.int64([-1])]));
+      const va = cut(v);
+      const vaSq = vSq ? cut(vSq) : '';
+      if (counting) {
+        // Σ (V/V_read)² · ΣG over the band's word lines.
+        const rowG = layer.rowConductanceMicroSiemens.subarray(rb.row0, rb.row0 + rb.rows);
+        energyUnits.push(this.total(b.op('MatMul', [vaSq, b.constant(rowG, [rb.rows, 1])])));
+      }
+      return this.bandCurrent(
+        layer,
+        rb,
+        (g, squared) => b.op('MatMul', [squared ? vaSq : va, b.constant(g, [rb.rows, fanOut])]),
+        (c) => b.constant(c, [fanOut]),
+        [...key, a],
+        yDims,
+        counting ? adcClipped : undefined,
+      );
+    });
+    if (counting) {
+      this.recordStats(node, layer, prod(yDims) / fanOut, {
+        energyUnits,
+        dacClipped: clippedMap ? this.total(clippedMap) : '',
+        adcClipped,
+        nonZero: this.total(this.beyond(v, 0)),
+      });
+    }
+    return b.op('Mul', [b.op('Mul', [this.sumBands(parts), scale]), b.constant(layer.outputScale, [fanOut])]);
+  }
+
+  /** A programmed convolution group: `x` [N, cIn, H, W] → [N, fanOut, oh, ow]. */
+  private deviceConv(
+    layer: ProgrammedLayer,
+    x: string,
+    cIn: number,
+    geom: {
+      kh: number;
+      kw: number;
+      strides: readonly [number, number];
+      dilations: readonly [number, number];
+      pads: readonly [number, number, number, number];
+      oh: number;
+      ow: number;
+    },
+    key: (string | number)[],
+    node: string,
+  ): string {
+    const b = this.b;
+    const { fanOut } = layer;
+    const { kh, kw, strides, dilations, pads, oh, ow } = geom;
+    const khw = kh * kw;
+    const col = (c: Float32Array) => b.constant(c, [fanOut, 1, 1]);
+    const noiseDims = [fanOut, oh, ow];
+    const counting = this.counting;
+    const needSq = counting || layer.rowBlocks.some((rb) => rb.gSq);
+    const adcClipped: string[] = [];
+    const energyUnits: string[] = [];
+    const nonZeroParts: string[] = [];
+    let dacClipped = '';
+    let parts: string[];
+    let scale: string;
+    if (layer.chip.dac.range.kind === 'fixed') {
+      // Elementwise DAC on the image; each row band is a Conv over its input channels.
+      const dac = this.dac(layer, x, 1);
+      scale = dac.scale;
+      const vSq = needSq ? b.op('Mul', [dac.v, dac.v]) : '';
+      const convAttrs = { kernel_shape: ints([kh, kw]), strides: ints(strides), dilations: ints(dilations), pads: ints(pads) };
+      if (counting) {
+        // Per patch element, as the tfjs engine counts on its im2col rows: a ones kernel over the window.
+        const ones = b.constant(new Float32Array(cIn * khw).fill(1), [1, cIn, kh, kw]);
+        if (dac.clippedMap) dacClipped = this.total(b.op('Conv', [dac.clippedMap, ones], convAttrs));
+        nonZeroParts.push(this.total(b.op('Conv', [this.beyond(dac.v, 0), ones], convAttrs)));
+      }
+      parts = layer.rowBlocks.map((rb, a) => {
+        const cFirst = Math.floor(rb.row0 / khw);
+        const cLast = Math.floor((rb.row0 + rb.rows - 1) / khw);
+        const nc = cLast - cFirst + 1;
+        const whole = cFirst === 0 && nc === cIn;
+        const cut = (t: string) => (whole ? t : b.op('Slice', [t, b.int64([cFirst]), b.int64([cLast + 1]), b.int64([1])]));
+        const va = cut(dac.v);
+        const vaSq = vSq ? cut(vSq) : '';
+        const kernelOf = (g: Float32Array) => {
+          // Rows of the band outside it (partial first/last channel) stay zero.
+          const k = new Float32Array(fanOut * nc * khw);
+          for (let r = 0; r < rb.rows; r++) {
+            const row = rb.row0 + r;
+            const c = Math.floor(row / khw) - cFirst;
+            const p = row % khw;
+            for (let o = 0; o < fanOut; o++) k[(o * nc + c) * khw + p] = g[r * fanOut + o];
+          }
+          return b.constant(k, [fanOut, nc, kh, kw]);
+        };
+        if (counting) {
+          const rowG = new Float32Array(nc * khw);
+          for (let r = 0; r < rb.rows; r++) {
+            const row = rb.row0 + r;
+            rowG[(Math.floor(row / khw) - cFirst) * khw + (row % khw)] = layer.rowConductanceMicroSiemens[row];
+          }
+          energyUnits.push(this.total(b.op('Conv', [vaSq, b.constant(rowG, [1, nc, kh, kw])], convAttrs)));
+        }
+        return this.bandCurrent(layer, rb, (g, sq) => b.op('Conv', [sq ? vaSq : va, kernelOf(g)], convAttrs), col, [...key, a], noiseDims, counting ? adcClipped : undefined);
+      });
+    } else {
+      // Per-patch DAC range: each patch's scale is the max |x| over its window (a
+      // MaxPool of the per-pixel channel max), and each row band's patches are built
+      // by a depthwise one-hot Conv over the band's input channels (channel-major rows).
+      const windowAttrs = { kernel_shape: ints([kh, kw]), strides: ints(strides), dilations: ints(dilations), pads: ints(pads) };
+      const pixelMax = b.op('ReduceMax', [b.op('Abs', [x])], { axes: ints([1]), keepdims: int(1) });
+      const m = b.op('MaxPool', [pixelMax], windowAttrs);
+      scale = b.op('Where', [b.op('Equal', [m, b.scalar(0)]), b.scalar(1), m]);
+      const bits = layer.chip.dac.bits;
+      parts = layer.rowBlocks.map((rb, a) => {
+        const cFirst = Math.floor(rb.row0 / khw);
+        const cLast = Math.floor((rb.row0 + rb.rows - 1) / khw);
+        const nc = cLast - cFirst + 1;
+        const xs = cFirst === 0 && nc === cIn ? x : b.op('Slice', [x, b.int64([cFirst]), b.int64([cLast + 1]), b.int64([1])]);
+        const onehot = new Float32Array(nc * khw * khw);
+        for (let c = 0; c < nc; c++) for (let p = 0; p < khw; p++) onehot[(c * khw + p) * khw + p] = 1;
+        const patches = b.op('Conv', [xs, b.constant(onehot, [nc * khw, 1, kh, kw])], { ...windowAttrs, group: int(nc) });
+        // The patches are 9× the image, so the DAC does one Mul and one Round on them: the
+        // codes round(x·L/m) are applied as integers and 1/L goes into the kernels.
+        const levels = bits === null ? 1 : signedLevels(bits);
+        const v = bits === null ? b.op('Div', [patches, scale]) : b.op('Round', [b.op('Mul', [patches, b.op('Div', [b.scalar(levels), scale])])]);
+        const vSq = needSq ? b.op('Mul', [v, v]) : '';
+        const kernelOf = (g: Float32Array, squared: boolean) => {
+          // Rows of the channels' patches outside the band stay zero.
+          const gain = squared ? 1 / (levels * levels) : 1 / levels;
+          const k = new Float32Array(fanOut * nc * khw);
+          for (let r = 0; r < rb.rows; r++) {
+            const at = rb.row0 + r - cFirst * khw;
+            for (let o = 0; o < fanOut; o++) k[o * nc * khw + at] = g[r * fanOut + o] * gain;
+          }
+          return b.constant(k, [fanOut, nc * khw, 1, 1]);
+        };
+        if (counting) {
+          // The band's rows only (the channels' patches outside it stay zero); v holds codes, so 1/L² on v².
+          const rowG = new Float32Array(nc * khw);
+          const inBand = new Float32Array(nc * khw);
+          for (let r = 0; r < rb.rows; r++) {
+            const at = rb.row0 + r - cFirst * khw;
+            rowG[at] = layer.rowConductanceMicroSiemens[rb.row0 + r] / (levels * levels);
+            inBand[at] = 1;
+          }
+          energyUnits.push(this.total(b.op('Conv', [vSq, b.constant(rowG, [1, nc * khw, 1, 1])])));
+          nonZeroParts.push(this.total(b.op('Conv', [this.beyond(v, 0), b.constant(inBand, [1, nc * khw, 1, 1])])));
+        }
+        return this.bandCurrent(layer, rb, (g, sq) => b.op('Conv', [sq ? vSq : v, kernelOf(g, sq)]), col, [...key, a], noiseDims, counting ? adcClipped : undefined);
+      });
+    }
+    if (counting) {
+      this.recordStats(node, layer, oh * ow, {
+        energyUnits,
+        dacClipped,
+        adcClipped,
+        nonZero: nonZeroParts.length === 1 ? nonZeroParts[0] : b.op('Sum', nonZeroParts),
+      });
+    }
+    return b.op('Mul', [b.op('Mul', [this.sumBands(parts), scale]), col(layer.outputScale)]);
+  }
+}
+
+/** Lower `graph` (verified, shapes inferred) for one kind of execution. */
+export function lowerToOnnx(graph: Graph, mode: LoweringMode): LoweredModel {
+  return new Lowering(graph, mode).lower();
+}
+

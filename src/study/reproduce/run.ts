@@ -1,0 +1,97 @@
+/**
+ * Runs the cells a reproduction needs that are not in its results folder yet
+ * (this shard's share of them), one at a time, saving each as it finishes.
+ */
+import * as path from 'path';
+import { initBackend } from '../../backend';
+import { CellEvaluator, type CellResult } from './cells';
+import { assembleReport, logitMatchedSigma, type ReproductionReport } from './assemble';
+import { planCells, shardOf, ResultStore, type PlannedCell, type ReproduceOptions, type StoredResult } from './plan';
+
+export interface ReproProgress {
+  /** Cells done by this process, and the cells it has left in the current round. */
+  readonly done: number;
+  readonly total: number;
+  readonly cell: PlannedCell;
+  /** Runs of the current cell done, of its total. */
+  readonly runsDone: number;
+  readonly runsTotal: number;
+  readonly elapsedMs: number;
+}
+
+export interface RunReproductionOptions {
+  /** Results folder; cells go to `<outDir>/cells/`. */
+  readonly outDir: string;
+  readonly dataDir?: string;
+  /** This process's shard `index` of `count` (default: all cells). */
+  readonly shard?: { readonly index: number; readonly count: number };
+  readonly workers?: number;
+  readonly onProgress?: (p: ReproProgress) => void;
+  /** Polled between cells: true stops after the cell in progress (it is saved). */
+  readonly shouldStop?: () => boolean;
+}
+
+export interface ReproductionRun {
+  /** Cells this process computed. */
+  readonly computed: number;
+  /** Planned cells with no result yet (other shards', or ones waiting on them). */
+  readonly missing: number;
+  readonly planned: number;
+  readonly report: ReproductionReport;
+  readonly seconds: number;
+}
+
+/** The results folder's cells, opened (for assembling a report without running). */
+export function openResults(outDir: string): ResultStore {
+  return new ResultStore(path.join(outDir, 'cells'));
+}
+
+/** Cell order within a round: by model, so each model is loaded once. */
+function byModel(a: PlannedCell, b: PlannedCell): number {
+  return a.spec.model.localeCompare(b.spec.model) || a.file.localeCompare(b.file);
+}
+
+export async function runReproduction(o: ReproduceOptions, run: RunReproductionOptions): Promise<ReproductionRun> {
+  await initBackend();
+  const t0 = Date.now();
+  const store = openResults(run.outDir);
+  const evaluator = new CellEvaluator({ dataDir: run.dataDir, rootSeed: o.rootSeed, workers: run.workers, maxVotes: o.votes });
+  const matched = (f: Parameters<typeof logitMatchedSigma>[0], d: string) => logitMatchedSigma(f, d, o, store);
+  const mine = (c: PlannedCell) => !run.shard || shardOf(c.file, run.shard.count) === run.shard.index;
+  let computed = 0;
+  let stopped = false;
+  try {
+    while (!stopped) {
+      const todo = planCells(o, store, matched).filter((c) => !store.has(c.file) && mine(c)).sort(byModel);
+      if (todo.length === 0) break;
+      for (let i = 0; i < todo.length; i++) {
+        const cell = todo[i];
+        const progress = (runsDone: number, runsTotal: number) =>
+          run.onProgress?.({ done: i, total: todo.length, cell, runsDone, runsTotal, elapsedMs: Date.now() - t0 });
+        progress(0, 1);
+        let result: StoredResult;
+        const spec = cell.spec;
+        if (spec.kind === 'chip-info') result = { spec, ...(await evaluator.chipInfo(spec.model, spec.device, spec.votes)) };
+        else if (spec.kind === 'weights') result = { spec, ...(await evaluator.weightStats(spec.model)) };
+        else result = (await evaluator.evaluate(spec, cell.limit, progress)) as CellResult;
+        store.put(cell.file, result);
+        computed++;
+        progress(1, 1);
+        if (run.shouldStop?.()) {
+          stopped = true;
+          break;
+        }
+      }
+    }
+  } finally {
+    evaluator.release();
+  }
+  const plan = planCells(o, store, matched);
+  return {
+    computed,
+    missing: plan.filter((c) => !store.has(c.file)).length,
+    planned: plan.length,
+    report: assembleReport(o, store),
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
