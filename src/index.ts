@@ -46,8 +46,19 @@ export type {
   Graph, Node, AnalogNode, OpKind, ExecutorHooks, MvmHook, MvmSite,
 } from './compiler';
 export { ENGINE_NAMES, DEFAULT_BATCH } from './compiler/engine/modelRunner';
-export type { EngineName, EngineOptions, Execution, ModelRunner, StreamOptions } from './compiler/engine/modelRunner';
+export type { EngineName, EngineOptions, Execution, ModelRunner, StreamOptions, LayerStats, RunnerRunOptions } from './compiler/engine/modelRunner';
+export { energyFromStats, measureEnergyOnData } from './compiler/report';
+export type { MeasuredEnergy, MeasureEnergyOptions, ReportOptions, SignalLevelEquivalence, NoiseSplit } from './compiler/report';
 export { lowerToOnnx } from './compiler/engine/lowerToOnnx';
+// One hardware description: exact, signal-level (with a noise site) or a chip (with per-layer overrides)
+export { validateHardware, describeHardware, hardwareToJson, NOISE_SITES } from './compiler/hardware';
+export type { Hardware, ExactHardware, SignalHardware, ChipHardware, NoiseSite } from './compiler/hardware';
+export { compileHardware, hardwareExecution, readHardwareFile } from './compiler/compileHardware';
+export type { HardwareCompileOptions } from './compiler/compileHardware';
+export { placeSignalNoise } from './compiler/passes/placeNoise';
+export { analogLayerNames, onnxSourceNames } from './compiler/layerNames';
+export type { LayerNames } from './compiler/layerNames';
+export { readConfigFile } from './compiler/configFile';
 export type { LoweringMode, LoweredModel, NoiseFeed } from './compiler/engine/lowerToOnnx';
 
 // Scheduling
@@ -75,6 +86,6 @@ export type { StudyConfig, StudyPoint } from './study/grid';
 export { mergeResultFiles } from './study/resultsFile';
 export { writeStudyOutputs } from './study/studyOutputs';
 export { paretoFront } from './study/pareto';
-export { createChipEvaluator } from './study/chipEvaluator';
+export { createChipEvaluator, pointHardware, validateChipStudy } from './study/chipEvaluator';
 export { runCrossbarDemo } from './study/crossbarDemo';
 export type { CrossbarDemoOptions, CrossbarDemoResult } from './study/crossbarDemo';

@@ -20,7 +20,7 @@ import { GraphExecutor, NOISE_OFF, signalNoiseHook, type MvmHook, type ExecutorI
 import { foldBatchNorm } from './passes/foldBatchNorm';
 import { planChip, type ChipPlan, type LayerOverrides, type RawChipConfig } from './chipPlan';
 import { ProgrammedChip } from './programmedChip';
-import { buildReport, type CompileReport } from './report';
+import { buildReport, type CompileReport, type ReportOptions } from './report';
 import { sampleOffsetOf, toRng } from './runSeed';
 import { validateScheduleInput, type ScheduleInput } from './scheduler';
 import { createRunner, releaseSharedSessions, type EngineOptions, type Execution, type ModelRunner } from './engine/modelRunner';
@@ -244,19 +244,25 @@ export class CompiledModel {
    * The scheduler's input for V votes on this chip: each analog layer is a pipeline
    * stage with its own stage time; energy per inference, tiles and area of one copy.
    */
-  scheduleInput(votes: number): ScheduleInput {
+  scheduleInput(votes: number, options: { readonly energyPerInferencePicojoules?: number } = {}): ScheduleInput {
     return validateScheduleInput({
       stageTimesNs: this.plan.layers.map((l) => l.stageTimeNs),
       votes,
-      energyPerInferencePicojoules: this.plan.layers.reduce((s, l) => s + l.energyPerInferencePicojoules, 0),
+      // The energy measured on data when the caller has it (`measureEnergyOnData`), else the plan's worst-case bound.
+      energyPerInferencePicojoules: options.energyPerInferencePicojoules ?? this.plan.layers.reduce((s, l) => s + l.energyPerInferencePicojoules, 0),
       tiles: this.plan.tilesPerCopy,
       areaSquareMicrometers: this.plan.layers.reduce((s, l) => s + l.areaSquareMicrometers, 0),
     });
   }
 
-  /** Per-layer and total tiles, cells, utilisation, stage time, energy and effective σ/SNR. */
-  report(options: { seed?: number } = {}): CompileReport {
-    return buildReport(this, options.seed ?? 0);
+  /**
+   * Per-layer and total tiles, cells, utilisation, stage time, energy (bound and, on
+   * `calibration` data, measured, per component), area per component, and the
+   * effective σ/SNR measured on the calibration inputs (split static/dynamic and
+   * proportional/additive; a labelled uniform-random fallback without data).
+   */
+  report(options: ReportOptions = {}): CompileReport {
+    return buildReport(this, options);
   }
 
   dispose(): void {

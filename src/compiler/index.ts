@@ -13,7 +13,14 @@ export { ProgrammedChip } from './programmedChip';
 export { loadProgrammedChip, saveProgrammedChip, exportTileMaps, modelFingerprint, CHIP_FILE_VERSION } from './chipFile';
 export { planChip } from './chipPlan';
 export type { ChipPlan, LayerPlan, MatrixPlan, LayerOverrides, RawChipConfig } from './chipPlan';
-export type { CompileReport, LayerReport } from './report';
+export type {
+  CompileReport, LayerReport, NoiseSplit, SignalLevelEquivalence, EquivalenceVerdict, CalibrationInfo, ReportOptions,
+  MeasuredEnergy, MeasureEnergyOptions,
+} from './report';
+export {
+  energyFromStats, measureEnergyOnData, energyMetrics, COLUMN_SHARE_LIMIT, SYSTEMATIC_GAIN_LIMIT, ADDITIVE_SIGMA_LIMIT, NEGLIGIBLE_SIGMA, STATIC_SHARE_LIMIT,
+} from './report';
+export { measuredLayerEnergy } from './chipPlan';
 export { foldBatchNorm } from './passes/foldBatchNorm';
 export { encodeNpyFloat32 } from './npy';
 export { toRng } from './runSeed';

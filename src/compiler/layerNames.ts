@@ -25,22 +25,36 @@ export interface LayerNames {
 export type SourceNames = ReadonlyMap<string, readonly string[]>;
 
 /**
- * The node names of an ONNX file by output tensor name (the IR names its values
- * after the tensors), for {@link analogLayerNames}. Nodes without a name are left out.
+ * The other names of an ONNX file's values, for {@link analogLayerNames}: each
+ * output tensor's node name, and each node's output tensor names (the IR names a
+ * node after the one or the other). Nodes without a name are left out.
  */
 export function onnxSourceNames(file: string): Map<string, string[]> {
   const model = decodeOnnxModel(new Uint8Array(fs.readFileSync(file)), file);
   const out = new Map<string, string[]>();
+  const link = (a: string, b: string): void => {
+    const list = out.get(a) ?? [];
+    if (!list.includes(b)) list.push(b);
+    out.set(a, list);
+  };
   for (const node of model.graph?.node ?? []) {
     if (!node.name) continue;
     for (const o of node.output ?? []) {
-      if (!o) continue;
-      const list = out.get(o) ?? [];
-      list.push(node.name);
-      out.set(o, list);
+      if (!o || o === node.name) continue;
+      link(o, node.name);
+      link(node.name, o);
     }
   }
   return out;
+}
+
+/**
+ * The PyTorch module of a `torch.onnx.export` node name: `/features/features.0/Conv`
+ * → `features.0`, `/fc/Gemm` → `fc` (what the module is called in the model's code).
+ */
+function torchModuleName(name: string): string | undefined {
+  const m = /^\/(?:.*\/)?([^/]+)\/[A-Za-z]+(?:_\d+)?$/.exec(name);
+  return m ? m[1] : undefined;
 }
 
 /**
@@ -49,7 +63,7 @@ export function onnxSourceNames(file: string): Map<string, string[]> {
  */
 export function analogLayerNames(graph: Graph, folded: ReadonlyArray<readonly [string, string]> = [], sourceNames?: SourceNames): LayerNames[] {
   const into = new Map(folded.map(([bn, mvm]) => [bn, mvm]));
-  return graph.nodes.filter(isAnalog).map((node) => {
+  const rows = graph.nodes.filter(isAnalog).map((node) => {
     const names = [node.name];
     const add = (n: string | undefined): void => {
       if (n !== undefined && n !== '' && !names.includes(n)) names.push(n);
@@ -60,8 +74,14 @@ export function analogLayerNames(graph: Graph, folded: ReadonlyArray<readonly [s
       if (value === undefined) continue;
       for (const s of sourceNames?.get(value) ?? []) add(s);
     }
+    // The PyTorch module names of the MVM's node (the source layer before a folded batch norm first).
+    for (const n of [...names].reverse()) add(torchModuleName(n));
     return { name: node.name, op: node.op, names };
   });
+  // A name that would select two layers selects neither (their own names still do).
+  const count = new Map<string, number>();
+  for (const r of rows) for (const n of r.names) count.set(n, (count.get(n) ?? 0) + 1);
+  return rows.map((r) => ({ ...r, names: r.names.filter((n, i) => i === 0 || count.get(n) === 1) }));
 }
 
 /**
@@ -80,10 +100,10 @@ export function resolveLayerOverrides(overrides: LayerOverrides | undefined, lay
     const name = byName.get(key);
     if (name === undefined) {
       const list = layers.map((l) => l.names.join(' / ')).join(', ');
-      throw new ConfigError(`layers.${key}`, value, `a layer name of the model (${list || 'it has no analog layers'}); ohmic compile --layers lists them`);
+      throw new ConfigError(`layers.${key}`, key, `a layer name of the model (${list || 'it has no analog layers'}); ohmic compile --layers lists them`);
     }
     const first = keyOf.get(name);
-    if (first !== undefined) throw new ConfigError(`layers.${key}`, value, `one override per layer (layers.${first} already names layer ${name})`);
+    if (first !== undefined) throw new ConfigError(`layers.${key}`, key, `one override per layer (layers.${first} already names layer ${name})`);
     keyOf.set(name, key);
     out[name] = value;
   }

@@ -90,7 +90,10 @@ export interface DeviceSpec {
   readonly readPulseNs: number;
   /** One ADC conversion, ns. */
   readonly adcConversionNs: number;
-  /** Energy of one ADC conversion, pJ. */
+  /**
+   * Energy of one conversion of the device's reference ADC at 8 bits, pJ; other ADC
+   * resolutions scale per NeuroSim's SAR-ADC model (see `peripherals.ts`).
+   */
   readonly adcEnergyPicojoules: number;
   /** Energy of driving one word line for one read (DAC + driver), pJ. */
   readonly dacEnergyPicojoules: number;
@@ -98,7 +101,7 @@ export interface DeviceSpec {
   readonly columnsPerAdc: number;
   /** Area of one cell including its access device, µm². */
   readonly cellAreaSquareMicrometers: number;
-  /** Area of one ADC, µm². */
+  /** Area of one reference ADC at 8 bits, µm² (other resolutions scale, see `peripherals.ts`). */
   readonly adcAreaSquareMicrometers: number;
   /** Where the numbers come from. */
   readonly source: string;

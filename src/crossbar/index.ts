@@ -7,6 +7,7 @@ export * from './dac';
 export { applyAdc, adcConvert, adcHalfLsb } from './adc';
 export * from './tiling';
 export * from './cost';
+export * from './peripherals';
 export * from './programmedLayer';
 export * from './signalMvm';
 export * from './noise/programmingNoise';

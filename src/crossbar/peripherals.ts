@@ -70,12 +70,14 @@ export interface PeripheralSpec {
   readonly muxAreaSquareMicrometers: number;
   /** Energy of one full-adder bit of the digital accumulator (adder + register), pJ. */
   readonly accumulatorEnergyPicojoulesPerBit: number;
-  /** Area of one accumulator bit (adder + register), µm²; one accumulator per ADC. */
+  /** Area of one accumulator bit (adder + register), µm²; one accumulator per digital lane. */
   readonly accumulatorAreaSquareMicrometersPerBit: number;
   /** Energy of a 32 × 32-bit integer multiplier; narrower ones scale by the product of the widths, pJ. */
   readonly multiplier32EnergyPicojoules: number;
-  /** Area of a 32 × 32-bit multiplier, scaled likewise; one multiplier per ADC, µm². */
+  /** Area of a 32 × 32-bit multiplier, scaled likewise; one multiplier per digital lane, µm². */
   readonly multiplier32AreaSquareMicrometers: number;
+  /** Tile columns served by one digital lane (accumulator + gain multiplier), time-multiplexed. */
+  readonly columnsPerDigitalLane: number;
   /** Width of the digital output gain (weight scale × drift gain × DAC range), bits. */
   readonly gainBits: number;
   /** Energy per bit read from or written to an activation buffer, pJ. */
@@ -110,6 +112,7 @@ const COMMON: PeripheralSources = {
   accumulatorAreaSquareMicrometersPerBit: cited(278 / 32 + 5.98, ALADDIN, 'AladdinAdder (32 bits: 278 µm²) per bit + AladdinRegister (5.98 µm² per bit)'),
   multiplier32EnergyPicojoules: cited(12.68, ALADDIN, 'AladdinMultiplier 32 × 32 bits; scaled by (w_a · w_b) / 32², as the library scales widths'),
   multiplier32AreaSquareMicrometers: cited(6350, ALADDIN, 'AladdinMultiplier 32 × 32 bits'),
+  columnsPerDigitalLane: assumed(8, 'one accumulator and gain multiplier per 8 tile columns (as NeuroSim shares one ADC between numColMuxed = 8 columns)'),
   gainBits: assumed(16, 'a 16-bit fixed-point output gain'),
   // 20.45 pJ per 256-bit access; 83,000 µm² for 64 KB.
   bufferEnergyPicojoulesPerBit: cited(20.45 / 256, ISAAC, 'IsaacEDRAM: 64 KB eDRAM, 20.45 pJ per 256-bit read or write'),
@@ -235,12 +238,14 @@ export function energyOfEvents(chip: ChipSpec, rowBlocks: number, n: EventCounts
  * Area per component of one matrix's tiles and their periphery (the buffer is the
  * layer's, added by the plan). One ADC per `columnsPerAdc` columns of every tile,
  * one sense amplifier per tile column, one driver per tile word line, one
- * accumulator and one gain multiplier per ADC.
+ * accumulator and one gain multiplier per digital lane (`columnsPerDigitalLane`
+ * columns of a tile).
  */
 export function tileArea(chip: ChipSpec, tiles: number, rowBlocks: number): Breakdown {
   const d = chip.device;
   const p = peripheralSpec(chip);
   const adcs = tiles * Math.ceil(chip.tile.cols / d.columnsPerAdc);
+  const lanes = tiles * Math.ceil(chip.tile.cols / p.columnsPerDigitalLane);
   const acc = accumulatorBits(chip, rowBlocks);
   return {
     cells: 2 * tiles * chip.tile.rows * chip.tile.cols * d.cellAreaSquareMicrometers,
@@ -248,8 +253,8 @@ export function tileArea(chip: ChipSpec, tiles: number, rowBlocks: number): Brea
     sense: tiles * chip.tile.cols * p.senseAreaSquareMicrometers,
     mux: d.columnsPerAdc > 1 ? tiles * chip.tile.cols * p.muxAreaSquareMicrometers : 0,
     adc: adcs * adcAreaAtBits(d.adcAreaSquareMicrometers, chip.adc.bits),
-    accumulator: adcs * acc * p.accumulatorAreaSquareMicrometersPerBit,
-    gain: (adcs * p.multiplier32AreaSquareMicrometers * acc * p.gainBits) / (32 * 32),
+    accumulator: lanes * acc * p.accumulatorAreaSquareMicrometersPerBit,
+    gain: (lanes * p.multiplier32AreaSquareMicrometers * acc * p.gainBits) / (32 * 32),
     buffer: 0,
   };
 }

@@ -41,7 +41,14 @@ const NEUROSIM = 'DNN+NeuroSim V1.3 Inference_pytorch/NeuroSIM/Param.cpp (Peng e
 const AIHWKIT_PCM = 'aihwkit v1.1.0 src/aihwkit/inference/noise/pcm.py, PCMLikeNoiseModel (Nandakumar et al., ICECS 2019; Joshi et al., Nat. Commun. 11, 2473, 2020)';
 const AIHWKIT_CONVERTER = 'aihwkit v1.1.0 src/aihwkit/inference/converter/conductance.py, SinglePairConductanceConverter defaults';
 const HERMES = 'IBM HERMES 14 nm PCM core (Le Gallo et al., Nat. Electron. 6, 680, 2023)';
-const MURMANN = 'Murmann, ADC Performance Survey: ~10 fJ per conversion step × 2^8 steps for an 8-bit SAR';
+// The reference ADC of every preset: an 8-bit SAR ADC at 1.2 GS/s (the converter ISAAC
+// builds on). Other resolutions scale per NeuroSim's SAR-ADC model (peripherals.ts).
+const MURMANN_KULL = 'Murmann, ADC Performance Survey 1997-2025 (github.com/bmurmann/ADC-survey, xls/ADCsurvey_rev20250609.xlsx, sheet ISSCC), row ISSCC 2013 26.4: Kull et al., "A 3.1mW 8b 1.2GS/s single-channel asynchronous SAR ADC", 32 nm SOI';
+const ADC_NOTE_E = 'P = 3.06 mW at fs = 1.2 GS/s: P/fs = 2.55 pJ per 8-bit conversion (SNDR 39.3 dB, Walden FoM 33.8 fJ/conv-step); scaled to other bits per NeuroSim SarADC.cpp';
+const ADC_NOTE_A = 'AREA = 0.0015 mm²; scaled to other bits per NeuroSim SarADC.cpp transistor counts';
+const ADC_NOTE_T = '1 / 1.2 GS/s';
+const ISAAC_DAC = 'ISAAC (Shafiee et al., ISCA 2016) Table 2, 32 nm: 8 × 128 one-bit DACs + drivers, 4 mW, one drive per 128 conversions of a 1.2 GS/s ADC (100 ns); via Accelergy hwcomponents-library isaac.py';
+const DAC_NOTE = '4 mW · (128 / 1.2 GHz) / 1024 = 0.3255 pJ per word-line drive; ohmic\'s amplitude-coded drive is assumed to cost the same (the line\'s charging dominates)';
 const FPIM = '3D-FPIM (Lee et al., MICRO 2022), SNU-HPCS/3D-FPIM 3DFPIM-NVSim/3D_FPIM.cell and 3D_FPIM.cfg';
 const CROSSSIM_SONOS = 'CrossSim v3.2.0 simulator/devices/custom/SONOS.py (40 nm SONOS, Agrawal et al., IEDM 2022, Figs. 10(a) and 11(b))';
 const NOT_RECHECKED = 'carried over from the earlier preset; the number was not re-derived from the source here';
@@ -74,13 +81,13 @@ export const RERAM_SOURCES: PresetSources = {
   driftT0Seconds: cited(1, CROSSSIM_WAN, 'the fit describes the cells 1 s after programming'),
   readVoltageVolts: cited(0.5, NEUROSIM, 'readVoltage = 0.5; NeuRRAM drives 0.1 V input pulses (python/dac_control.py VPLUS − VREF)'),
   readPulseNs: cited(10, NEUROSIM, 'readPulseWidth = 10e-9'),
-  adcConversionNs: assumed(1, 'one 1 GHz clock per conversion (NeuroSim clkFreq = 1e9)'),
-  adcEnergyPicojoules: cited(2.6, MURMANN, NOT_RECHECKED),
-  dacEnergyPicojoules: assumed(0.05, 'word-line driver energy per read'),
+  adcConversionNs: cited(1 / 1.2, MURMANN_KULL, ADC_NOTE_T),
+  adcEnergyPicojoules: cited(2.55, MURMANN_KULL, ADC_NOTE_E),
+  dacEnergyPicojoules: cited(4e-3 * (128 / 1.2e9) / 1024 * 1e12, ISAAC_DAC, DAC_NOTE),
   columnsPerAdc: cited(8, NEUROSIM, 'numColMuxed = 8'),
   // 1T1R cell 4F × 12F = 48F² at F = 40 nm: 48 · 0.04² µm².
   cellAreaSquareMicrometers: cited(48 * 0.04 * 0.04, NEUROSIM, 'heightInFeatureSize1T1R = 4, widthInFeatureSize1T1R = 12, featuresize = 40e-9 (NeuRRAM itself is 130 nm: 0.81 µm²)'),
-  adcAreaSquareMicrometers: assumed(300, 'ADC area'),
+  adcAreaSquareMicrometers: cited(1500, MURMANN_KULL, ADC_NOTE_A),
 };
 
 /**
@@ -108,12 +115,12 @@ export const PCM_SOURCES: PresetSources = {
   driftT0Seconds: cited(20, AIHWKIT_PCM, 't_0 = 20.0'),
   readVoltageVolts: assumed(0.2, 'PCM read voltage'),
   readPulseNs: cited(130, HERMES, `~130 ns per 256×256 MVM; ${NOT_RECHECKED}`),
-  adcConversionNs: assumed(1, 'one conversion per ns'),
-  adcEnergyPicojoules: cited(2.6, MURMANN, NOT_RECHECKED),
-  dacEnergyPicojoules: assumed(0.05, 'word-line driver energy per read'),
+  adcConversionNs: cited(1 / 1.2, MURMANN_KULL, `${ADC_NOTE_T}; HERMES's own per-column ADCs are not used here`),
+  adcEnergyPicojoules: cited(2.55, MURMANN_KULL, ADC_NOTE_E),
+  dacEnergyPicojoules: cited(4e-3 * (128 / 1.2e9) / 1024 * 1e12, ISAAC_DAC, DAC_NOTE),
   columnsPerAdc: cited(1, HERMES, `one ADC per column; ${NOT_RECHECKED}`),
   cellAreaSquareMicrometers: assumed(0.0049, '1T1R PCM cell of ~25F² at 14 nm (HERMES node)'),
-  adcAreaSquareMicrometers: assumed(200, 'ADC area'),
+  adcAreaSquareMicrometers: cited(1500, MURMANN_KULL, ADC_NOTE_A),
 };
 
 /**
@@ -142,13 +149,13 @@ export const NAND_SOURCES: PresetSources = {
   driftT0Seconds: assumed(1, 'first read 1 s after programming'),
   readVoltageVolts: cited(0.2, FPIM, 'PrechargeVoltage = 0.2 (bit-line bias during the read)'),
   readPulseNs: assumed(1000, 'µs-scale string read (3D-FPIM: InputDuration 1 ns per input unit, string RC not modelled)'),
-  adcConversionNs: assumed(5, 'ADC conversion time'),
-  adcEnergyPicojoules: cited(2.6, MURMANN, NOT_RECHECKED),
-  dacEnergyPicojoules: assumed(0.02, 'word-line driver energy per read'),
+  adcConversionNs: cited(1 / 1.2, MURMANN_KULL, ADC_NOTE_T),
+  adcEnergyPicojoules: cited(2.55, MURMANN_KULL, ADC_NOTE_E),
+  dacEnergyPicojoules: cited(4e-3 * (128 / 1.2e9) / 1024 * 1e12, ISAAC_DAC, DAC_NOTE),
   columnsPerAdc: assumed(16, '16 bit lines per ADC (3D-FPIM shares one sense amplifier between MuxSenseAmp = 2 bit lines)'),
   // 4F² per layer at 20 nm half-pitch over 64 layers: 4 · 0.02² / 64 µm².
   cellAreaSquareMicrometers: assumed((4 * 0.02 * 0.02) / 64, '4F² at 20 nm per layer; the 64 layers are 3D-FPIM\'s FlashNumStack = 64'),
-  adcAreaSquareMicrometers: assumed(300, 'ADC area'),
+  adcAreaSquareMicrometers: cited(1500, MURMANN_KULL, ADC_NOTE_A),
 };
 
 const IDEAL_BY_DEFINITION = 'ideal: noiseless by definition';

@@ -15,7 +15,10 @@ import * as path from 'path';
 import { initBackend, backendName, tf } from '../backend';
 import { ConfigError } from '../errors';
 import type { Rng } from '../rng';
-import { compile, IDEAL_CHIP, type CompiledModel } from '../compiler/compile';
+import type { CompiledModel } from '../compiler/compile';
+import { compileHardware } from '../compiler/compileHardware';
+import { hardwareToJson, rawChipOf, validateHardware, type Hardware } from '../compiler/hardware';
+import { onnxSourceNames, type SourceNames } from '../compiler/layerNames';
 import type { ProgrammedChip } from '../compiler/programmedChip';
 import type { EngineName, ModelRunner } from '../compiler/engine/modelRunner';
 import type { Graph } from '../compiler/ir/graph';
@@ -23,9 +26,12 @@ import { loadOnnxFile } from '../compiler/frontends/onnx';
 import { fromTfjsLayersModel } from '../compiler/frontends/tfjsLayers';
 import { loadTfjsModelFromDir } from '../compiler/frontends/tfjsFiles';
 import { schedule, type ScheduleMode } from '../compiler/scheduler';
+import { energyMetrics, measureEnergyOnData, type MeasuredEnergy } from '../compiler/report';
 import { loadZooModel } from '../models/zoo';
 import { voteDecision, voteSeeds, type VotingSemantics } from '../models/voting';
 import { PRESET_NAMES } from '../crossbar/presets';
+import { expandGrid, NOISE_KINDS, type StudyConfig } from './grid';
+import { deviceRole, SIGNAL_DEVICE } from './studyHardware';
 import { loadMnist, embeddedMnistDir, defaultDataDir } from '../data';
 import { LSTM_TIME_STEPS } from '../models/paper/lstm';
 import { loadLstmStrokes, loadTrainingData, strokesArchiveIn } from '../models/training/trainingData';
@@ -34,11 +40,13 @@ import { replicateRng } from './grid';
 import type { PointEvaluator } from './evaluator';
 import type { PointResult } from './resultRecord';
 
+/** Samples (the first of the test set) the measured energy per inference is counted on. */
+export const ENERGY_SAMPLES = 1000;
+
 /** Images per batch of a noisy run (part of the determinism contract above). */
 export const EVAL_BATCH = 250;
 
-/** The device name that selects the paper's signal-level noise instead of a chip. */
-export const SIGNAL_DEVICE = 'signal';
+export { SIGNAL_DEVICE } from './studyHardware';
 
 export interface ChipEvaluatorOptions {
   /**
@@ -71,11 +79,12 @@ const SCHEDULE_MODE: Record<VotingSemantics, ScheduleMode> = {
   signal: 'pipelined',
 };
 
-async function loadGraph(model: string): Promise<Graph> {
+async function loadGraph(model: string): Promise<{ graph: Graph; sourceNames?: SourceNames }> {
   const name = model.startsWith('zoo:') ? model.slice(4) : model;
-  if (model.endsWith('.onnx')) return loadOnnxFile(model);
-  if (model.endsWith('.json')) return fromTfjsLayersModel(await loadTfjsModelFromDir(model));
-  return fromTfjsLayersModel(await loadZooModel(name));
+  // An ONNX model's node names are accepted as layer names beside its tensor names.
+  if (model.endsWith('.onnx')) return { graph: loadOnnxFile(model), sourceNames: onnxSourceNames(model) };
+  if (model.endsWith('.json')) return { graph: fromTfjsLayersModel(await loadTfjsModelFromDir(model)) };
+  return { graph: fromTfjsLayersModel(await loadZooModel(name)) };
 }
 
 function mnistDir(dataDir: string | undefined): string {
@@ -104,40 +113,97 @@ async function loadTestSet(dataset: StudyPoint['dataset'], dataDir: string | und
   return { x: data.images, labels: data.labels, classes: 10 };
 }
 
-function chipFor(device: string): Record<string, unknown> {
-  // The exact reference and the signal-level mode use the ideal device with ideal
-  // converters; the signal mode's costs are those of that (ReRAM-timed) chip.
-  if (device === 'ideal' || device === SIGNAL_DEVICE) return { ...IDEAL_CHIP };
-  if (!(PRESET_NAMES as readonly string[]).includes(device)) {
-    throw new ConfigError('device', device, `a preset (${PRESET_NAMES.join(', ')}) or "${SIGNAL_DEVICE}"`);
+const DATASET_EXPECTED =
+  '"mnist" (MNIST test digits), "mnist-strokes" (stroke test sequences, for the LSTM) or "cifar10-heldout" (the 500 held-out CIFAR-10 images, for DenseNet)';
+const DEVICE_EXPECTED = `a preset (${PRESET_NAMES.join(', ')}), "${SIGNAL_DEVICE}", a chip object or a chip .json/.yaml file`;
+const SIGMA_FOR_CHIP =
+  "0 for a chip device: a chip's noise comes from its device physics, so σ would change nothing; " +
+  'sweep a device field with axes instead, e.g. "device.readNoiseRelStd": [0.01, 0.05]';
+
+type HardwarePoint = Pick<StudyPoint, 'device' | 'noise' | 'sigma' | 'hardware'>;
+
+/**
+ * The hardware a point runs on, validated and with every default filled in (what
+ * its result record carries): a chip for a preset name or chip entry (axes
+ * applied), the signal-level model with the point's noise kind and σ otherwise.
+ */
+export function pointHardware(point: HardwarePoint): Hardware {
+  const role = deviceRole(point.device, point.hardware);
+  if (role === 'signal') {
+    const h = point.hardware?.kind === 'signal' ? point.hardware : undefined;
+    if (point.noise === 'device') throw new ConfigError('noise', point.noise, '"multiplicative" or "additive" for the signal-level device');
+    return validateHardware({
+      kind: 'signal',
+      noise: { kind: point.noise, sigma: point.sigma },
+      ...(h?.site ? { site: h.site } : {}),
+      ...(h?.chip ? { chip: h.chip } : {}),
+    });
   }
-  return { device };
+  if (role === 'chip') {
+    const h = point.hardware?.kind === 'chip' ? point.hardware : undefined;
+    return validateHardware(h ? { kind: 'chip', chip: h.chip, ...(h.layers ? { layers: h.layers } : {}) } : { kind: 'chip', chip: rawChipOf(point.device, 'device') });
+  }
+  throw new ConfigError('device', point.device, DEVICE_EXPECTED);
 }
 
 /**
  * Whether a point describes an experiment the chip evaluator can run: chips take
- * their noise from the device (`noise: "device"`) and vote by `passes` or `replicas`;
- * the `signal` device takes a multiplicative or additive σ and `signal` voting.
- * Pure, so a study checks every point before any work starts.
+ * their noise from the device (`noise: "device"`, σ = 0) and vote by `passes` or
+ * `replicas`; the signal-level device takes a multiplicative or additive σ and
+ * `signal` voting. Pure, so a study checks every point before any work starts.
  */
-export function validateChipPoint(point: Pick<StudyPoint, 'device' | 'noise' | 'semantics' | 'dataset'>): void {
-  const isSignal = point.device === SIGNAL_DEVICE;
-  chipFor(point.device);
+export function validateChipPoint(point: Pick<StudyPoint, 'device' | 'noise' | 'sigma' | 'semantics' | 'dataset' | 'hardware'>): void {
+  const role = deviceRole(point.device, point.hardware);
+  if (role === 'other') throw new ConfigError('device', point.device, DEVICE_EXPECTED);
+  const isSignal = role === 'signal';
   if (isSignal && point.noise === 'device') {
     throw new ConfigError('noise', point.noise, '"multiplicative" or "additive" for the signal-level device');
   }
   if (!isSignal && point.noise !== 'device') {
     throw new ConfigError('noise', point.noise, `"device" for device ${point.device} (its noise comes from the preset)`);
   }
+  if (!isSignal && point.sigma !== 0) throw new ConfigError('sigma', point.sigma, `${SIGMA_FOR_CHIP} (device ${point.device})`);
   if (isSignal !== (point.semantics === 'signal')) {
     throw new ConfigError('semantics', point.semantics, isSignal ? '"signal" for the signal-level device' : '"passes" or "replicas" for a chip');
   }
   if (!(CHIP_DATASETS as readonly string[]).includes(point.dataset.name)) {
-    throw new ConfigError(
-      'dataset.name',
-      point.dataset.name,
-      '"mnist" (MNIST test digits), "mnist-strokes" (stroke test sequences, for the LSTM) or "cifar10-heldout" (the 500 held-out CIFAR-10 images, for DenseNet)',
-    );
+    throw new ConfigError('dataset.name', point.dataset.name, DATASET_EXPECTED);
+  }
+  pointHardware(point);
+}
+
+/**
+ * Checks a whole study for the chip evaluator before its grid is expanded, naming
+ * the list entry at fault: every field must apply to every device it meets
+ * (chips: noise "device", σ 0, passes/replicas voting; the signal-level device: a
+ * multiplicative or additive σ and signal voting), and the dataset must be known.
+ */
+export function validateChipStudy(config: StudyConfig): void {
+  config.devices.forEach((device, i) => {
+    const role = deviceRole(device, config.deviceHardware?.[device]);
+    const what = `devices[${i}] ${JSON.stringify(device)}`;
+    if (role === 'other') throw new ConfigError(`devices[${i}]`, device, DEVICE_EXPECTED);
+    if (role === 'chip') {
+      config.noise.forEach((n, j) => {
+        if (n !== 'device') throw new ConfigError(`noise[${j}]`, n, `"device" for chip devices (${what} takes its noise from its device physics)`);
+      });
+      config.sigmas.forEach((s, j) => {
+        if (s !== 0) throw new ConfigError(`sigmas[${j}]`, s, `${SIGMA_FOR_CHIP} (${what}); leave sigmas out`);
+      });
+      config.semantics.forEach((m, j) => {
+        if (m === 'signal') throw new ConfigError(`semantics[${j}]`, m, `"passes" or "replicas" for chip devices (${what})`);
+      });
+    } else {
+      config.noise.forEach((n, j) => {
+        if (n === 'device') throw new ConfigError(`noise[${j}]`, n, `${NOISE_KINDS.filter((k) => k !== 'device').map((k) => JSON.stringify(k)).join(' or ')} for the signal-level device (${what})`);
+      });
+      config.semantics.forEach((m, j) => {
+        if (m !== 'signal') throw new ConfigError(`semantics[${j}]`, m, `"signal" for the signal-level device (${what})`);
+      });
+    }
+  });
+  if (!(CHIP_DATASETS as readonly string[]).includes(config.dataset.name)) {
+    throw new ConfigError('dataset.name', config.dataset.name, DATASET_EXPECTED);
   }
 }
 
@@ -155,11 +221,23 @@ async function releaseChip(c: { chip: ProgrammedChip; runner: ModelRunner } | nu
 /** Factory called once per worker: keeps models, data and runs cached across points. */
 export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): Promise<PointEvaluator> {
   await initBackend();
-  const graphs = new Map<string, Graph>();
+  const graphs = new Map<string, { graph: Graph; sourceNames?: SourceNames }>();
   const compiled = new Map<string, CompiledModel>();
   const tests = new Map<string, TestSet>();
   const runsCache = new Map<string, Float32Array[]>();
   const engine = { engine: options.engine ?? 'onnxruntime' } as const;
+  // Measured energy per inference, once per model, hardware and data set (a deterministic
+  // chip and run: the same whichever point asks first).
+  const energies = new Map<string, Promise<MeasuredEnergy>>();
+  const energyFor = (point: StudyPoint, model: CompiledModel, test: TestSet): Promise<MeasuredEnergy> => {
+    const key = JSON.stringify([point.model, pointHardware(point), point.dataset]);
+    let e = energies.get(key);
+    if (!e) {
+      e = measureEnergyOnData(model, test.x, { engine: engine.engine, limit: ENERGY_SAMPLES, batchSize: EVAL_BATCH });
+      energies.set(key, e);
+    }
+    return e;
+  };
 
   const testSet = async (point: StudyPoint): Promise<TestSet> => {
     const key = `${point.dataset.name}/${point.dataset.limit}`;
@@ -171,8 +249,10 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
     return t;
   };
 
-  const compiledFor = async (point: StudyPoint): Promise<CompiledModel> => {
-    const key = `${point.model}|${point.device}`;
+  // Compiled per model and hardware (for the signal level: its site and cost chip, not σ).
+  const compiledFor = async (point: StudyPoint, hardware: Hardware): Promise<CompiledModel> => {
+    const shape = hardware.kind === 'signal' ? { kind: 'signal', site: hardware.site, chip: hardware.chip } : hardware;
+    const key = JSON.stringify([point.model, shape]);
     let c = compiled.get(key);
     if (!c) {
       let g = graphs.get(point.model);
@@ -180,7 +260,7 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
         g = await loadGraph(point.model);
         graphs.set(point.model, g);
       }
-      c = compile(g, { chip: chipFor(point.device) });
+      c = compileHardware(g.graph, hardware, g.sourceNames ? { sourceNames: g.sourceNames } : {});
       compiled.set(key, c);
     }
     return c;
@@ -188,13 +268,14 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
 
   return async (point: StudyPoint, rng: Rng): Promise<PointResult> => {
     validateChipPoint(point);
-    const isSignal = point.device === SIGNAL_DEVICE;
-    const model = await compiledFor(point);
+    const hardware = pointHardware(point);
+    const isSignal = hardware.kind === 'signal';
+    const model = await compiledFor(point, hardware);
     const test = await testSet(point);
     const accuracyPerSeed: number[] = [];
     for (const seed of point.seeds) {
       const root = replicateRng(rng, seed);
-      const key = JSON.stringify([point.model, point.device, point.noise, point.sigma, point.semantics, point.dataset, root.keyHex]);
+      const key = JSON.stringify([point.model, point.device, point.hardware ?? null, point.noise, point.sigma, point.semantics, point.dataset, root.keyHex]);
       const runs = runsCache.get(key) ?? [];
       const streams = voteSeeds(root, point.semantics, point.votes);
       // `passes` programs one chip for all votes (same stream); `replicas` one per vote.
@@ -226,10 +307,21 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
       for (let i = 0; i < decision.length; i++) if (decision[i] === test.labels[i]) correct++;
       accuracyPerSeed.push(correct / decision.length);
     }
-    const sched = schedule(model.scheduleInput(point.votes), SCHEDULE_MODE[point.semantics]);
+    const engineMetrics = {
+      backend: engine.engine === 'tfjs' ? `tfjs-${backendName()}` : 'onnxruntime',
+      examples: test.labels.length,
+    };
+    // A signal-level point has no chip cost unless it names a chip to be costed on.
+    if (hardware.kind === 'signal' && hardware.chip === undefined) {
+      return { accuracyPerSeed, metrics: engineMetrics, hardware: hardwareToJson(hardware) };
+    }
+    const energy = await energyFor(point, model, test);
+    const sched = schedule(model.scheduleInput(point.votes, { energyPerInferencePicojoules: energy.perInferencePicojoules }), SCHEDULE_MODE[point.semantics]);
     return {
       accuracyPerSeed,
+      hardware: hardwareToJson(hardware),
       metrics: {
+        ...engineMetrics,
         latencyNs: sched.latencyNs,
         energyPicojoules: sched.energyPerDecisionPicojoules,
         powerMilliwatts: sched.averagePowerMilliwatts,
@@ -237,9 +329,41 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
         tiles: sched.tiles,
         areaSquareMicrometers: sched.areaSquareMicrometers ?? 0,
         scheduleMode: sched.mode,
-        backend: engine.engine === 'tfjs' ? `tfjs-${backendName()}` : 'onnxruntime',
-        examples: test.labels.length,
+        ...energyMetrics(model, energy, point.votes),
       },
     };
   };
+}
+
+/**
+ * Checks the per-layer overrides of a study's chips against each model's layer
+ * names before any point runs (the names depend on the model, so `validateStudyConfig`
+ * cannot): compiles one point per model and device that has overrides.
+ * @throws ConfigError `layers.NAME` listing the model's names.
+ */
+export async function checkStudyLayerNames(config: StudyConfig): Promise<void> {
+  const seen = new Set<string>();
+  const withLayers = expandGrid(config).filter((p) => {
+    if (p.hardware?.kind !== 'chip' || p.hardware.layers === undefined) return false;
+    const key = JSON.stringify([p.model, p.device, Object.keys(p.hardware.layers).sort()]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  if (withLayers.length === 0) return;
+  await initBackend();
+  const graphs = new Map<string, Awaited<ReturnType<typeof loadGraph>>>();
+  for (const p of withLayers) {
+    let g = graphs.get(p.model);
+    if (!g) {
+      g = await loadGraph(p.model);
+      graphs.set(p.model, g);
+    }
+    try {
+      compileHardware(g.graph, pointHardware(p), g.sourceNames ? { sourceNames: g.sourceNames } : {}).dispose();
+    } catch (err) {
+      if (err instanceof ConfigError) throw new ConfigError(err.field, err.value, `${err.expected} (model ${p.model}, device ${p.device})`);
+      throw err;
+    }
+  }
 }

@@ -90,10 +90,11 @@ export class StudyEvaluationError extends OhmicError {
   }
 }
 
-/** `model=cnn6 device=reram noise=device sigma=0.2 semantics=passes votes=5`. */
+/** `model=cnn6 device=reram noise=device sigma=0.2 semantics=passes votes=5`, then any axis values (`adc.bits=6`). */
 export function describePoint(point: StudyPoint): string {
+  const axes = Object.entries(point.axes ?? {}).map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('');
   return (
     `model=${point.model} device=${point.device} noise=${point.noise} sigma=${point.sigma} ` +
-    `semantics=${point.semantics} votes=${point.votes}`
+    `semantics=${point.semantics} votes=${point.votes}${axes}`
   );
 }

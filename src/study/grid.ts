@@ -1,6 +1,8 @@
 /**
- * A study is a grid of independent points: models × devices × noise kind × σ ×
+ * A study is a grid of independent points: models × devices (each device once
+ * per hardware variant: its axis combinations, or noise sites) × noise kind × σ ×
  * voting semantics × votes, each evaluated over a list of seeds on one dataset.
+ * Device entries and axes are described in studyHardware.ts.
  *
  * Two identities keep a sweep reproducible however it is cut up:
  * - {@link pointId}: a hash of the point's own configuration. It does not depend on
@@ -180,11 +182,13 @@ function seedValue(x: unknown, where: string): number {
  * Validates a raw study configuration (parsed JSON, CLI options) once, before any
  * work starts, filling defaults from {@link STUDY_DEFAULTS}.
  *
- * @param knownDevices device preset names the evaluator can build, e.g.
- *   `['reram', 'pcm', 'nand']` (passed in so the study layer does not import the physics).
- * @throws ConfigError naming the field (e.g. `sigmas[2]`), its value and what was
- *   expected: unknown fields, unknown devices, σ < 0, votes that are not positive
- *   integers, empty lists and repeated entries.
+ * @param knownDevices device names the evaluator knows, e.g. `['reram', 'pcm', 'nand']`;
+ *   besides them a `devices` entry may be a chip file or an inline chip or signal
+ *   entry, validated here (as every axis combination is).
+ * @throws ConfigError naming the field (e.g. `sigmas[2]`, `axes.adc.bits[1]`), its
+ *   value and what was expected: unknown fields, unknown devices, invalid chips or
+ *   axis values, σ < 0, votes that are not positive integers, empty lists and
+ *   repeated entries.
  */
 export function validateStudyConfig(raw: unknown, knownDevices: readonly string[]): StudyConfig {
   if (!isRecord(raw)) throw new ConfigError('study', raw, 'an object with fields ' + STUDY_FIELDS.join(', '));
@@ -313,8 +317,9 @@ export function replicateRng(pointRng: Rng, seed: number): Rng {
 }
 
 /**
- * All points of a study, in a fixed order: models, then devices, noise kinds, σ,
- * semantics and votes (the last varying fastest), each list in the order the
+ * All points of a study, in a fixed order: models, then devices (each over its
+ * hardware variants: axis combinations, the last axis fastest, or noise sites),
+ * noise kinds, σ, semantics and votes (the last varying fastest), each list in the order the
  * config gives it. The grid is the full product; pairs a given evaluator treats
  * alike (e.g. semantics for noise without a programming step) are still separate
  * points, so a table always has every cell it was asked for.

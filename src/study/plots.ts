@@ -12,6 +12,8 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { PointConfig } from './grid';
+import { SIGNAL_DEVICE } from './studyHardware';
+import { axisLabel, axisValueText } from './fieldLabels';
 import { paretoFront } from './pareto';
 import type { ResultRecord } from './resultRecord';
 
@@ -23,8 +25,11 @@ export interface StudyPlot {
   readonly spec: TopLevelSpec;
 }
 
-/** A point field that can split records into series. */
-export type PlotDimension = 'model' | 'device' | 'noise' | 'sigma' | 'semantics' | 'votes';
+/**
+ * A point field that can split records into series or be a plot's x axis: a grid
+ * field, or `axis:PATH` for a sweep axis (a chip path such as `adc.bits`, or `site`).
+ */
+export type PlotDimension = 'model' | 'device' | 'noise' | 'sigma' | 'semantics' | 'votes' | `axis:${string}`;
 
 /** A metric plotted against votes, when the records carry it. */
 export interface MetricPlotDefinition {
@@ -58,11 +63,13 @@ const PANEL_HEIGHT = 180;
 const MAX_FACET_COLUMNS = 4;
 /** Legends show whole labels: zoo model names run past vega's default 160 px limit. */
 const LEGEND = { labelLimit: 480 };
+/** A log x axis when every value is positive and they span at least this factor (two decades). */
+const LOG_SPAN = 100;
 
-/** Order in which dimensions appear in a series label. */
-const LABEL_ORDER: readonly PlotDimension[] = ['model', 'device', 'noise', 'sigma', 'semantics', 'votes'];
+/** Order in which the grid dimensions appear in a series label (axis dimensions follow). */
+const GRID_ORDER: readonly PlotDimension[] = ['model', 'device', 'noise', 'sigma', 'semantics', 'votes'];
 
-const DIMENSION_TITLE: Readonly<Record<PlotDimension, string>> = {
+const DIMENSION_TITLE: Readonly<Record<string, string>> = {
   model: 'model',
   device: 'device',
   noise: 'noise',
@@ -88,28 +95,53 @@ export interface PlotRow {
   readonly series: string;
   readonly value?: number;
   readonly onFront?: boolean;
+  /** The x value of a plot over a sweep axis. */
+  readonly x?: number | string;
+}
+
+function axisPath(dim: PlotDimension): string | undefined {
+  return dim.startsWith('axis:') ? dim.slice(5) : undefined;
 }
 
 function dimensionValue(point: PointConfig, dim: PlotDimension): string | number {
-  return point[dim];
+  const path = axisPath(dim);
+  if (path !== undefined) return JSON.stringify(point.axes?.[path] ?? null);
+  return point[dim as Exclude<PlotDimension, `axis:${string}`>];
 }
 
 function dimensionText(point: PointConfig, dim: PlotDimension): string {
+  const path = axisPath(dim);
+  if (path !== undefined) {
+    const value = point.axes?.[path];
+    // A value written with its unit ("1 h") needs no unit in the label.
+    const label = typeof value === 'string' ? axisLabel(path).replace(/ \([^)]*\)$/, '') : axisLabel(path);
+    return `${label}=${point.axes && path in point.axes ? axisValueText(path, value) : '–'}`;
+  }
   switch (dim) {
     case 'sigma':
       return `σ=${point.sigma}`;
     case 'votes':
       return `V=${point.votes}`;
-    case 'model':
-    case 'device':
-    case 'noise':
-    case 'semantics':
-      return point[dim];
-    default: {
-      const never: never = dim;
-      return never;
-    }
+    default:
+      return String(point[dim as 'model' | 'device' | 'noise' | 'semantics']);
   }
+}
+
+function dimensionTitle(dim: PlotDimension): string {
+  const path = axisPath(dim);
+  return path !== undefined ? axisLabel(path) : DIMENSION_TITLE[dim];
+}
+
+/** The sweep axes of the records (chip paths, `site`), in order of first appearance. */
+export function recordAxes(records: readonly ResultRecord[]): string[] {
+  const out: string[] = [];
+  for (const r of records) for (const path of Object.keys(r.point.axes ?? {})) if (!out.includes(path)) out.push(path);
+  return out;
+}
+
+/** Every dimension of the records: the grid fields, then their axes. */
+function labelOrder(records: readonly ResultRecord[]): PlotDimension[] {
+  return [...GRID_ORDER, ...recordAxes(records).map((p) => `axis:${p}` as PlotDimension)];
 }
 
 /** The dimensions among `dims` that take more than one value in `records`. */
@@ -119,11 +151,12 @@ export function varyingDimensions(records: readonly ResultRecord[], dims: readon
 
 /**
  * The series dimensions of a plot: the model always, and every other dimension
- * that varies in `records`, minus those in `exclude` (the x axis and the facet).
+ * (axes included) that varies in `records`, minus those in `exclude` (the x axis and the facet).
  */
 export function seriesDimensions(records: readonly ResultRecord[], exclude: readonly PlotDimension[]): PlotDimension[] {
-  const varying = varyingDimensions(records, LABEL_ORDER);
-  return LABEL_ORDER.filter((dim) => !exclude.includes(dim) && (dim === 'model' || varying.includes(dim)));
+  const order = labelOrder(records);
+  const varying = varyingDimensions(records, order);
+  return order.filter((dim) => !exclude.includes(dim) && (dim === 'model' || varying.includes(dim)));
 }
 
 /**
@@ -164,10 +197,10 @@ function seriesLabel(point: PointConfig, dims: readonly PlotDimension[]): string
 }
 
 function seriesTitle(dims: readonly PlotDimension[]): string {
-  return dims.length === 0 ? 'series' : dims.map((d) => DIMENSION_TITLE[d]).join(' · ');
+  return dims.length === 0 ? 'series' : dims.map(dimensionTitle).join(' · ');
 }
 
-function toRow(record: ResultRecord, series: string, extra: { value?: number; onFront?: boolean } = {}): PlotRow {
+function toRow(record: ResultRecord, series: string, extra: { value?: number; onFront?: boolean; x?: number | string } = {}): PlotRow {
   const p = record.point;
   return {
     pointId: record.pointId,
@@ -201,25 +234,113 @@ const TOOLTIP = [
   { field: 'sigma', type: 'quantitative', title: 'σ' },
   { field: 'semantics', type: 'nominal' },
   { field: 'votes', type: 'quantitative' },
+  { field: 'series', type: 'nominal' },
   { field: 'accuracy', type: 'quantitative', format: '.2%' },
 ] as const;
+
+/** A colour scale whose colours stay distinct for up to 20 series. */
+function colourScale(series: number): { scheme: string } {
+  return { scheme: series > 10 ? 'tableau20' : 'tableau10' };
+}
+
+/** How a plot reads its x value from a record. */
+interface XAxis {
+  readonly dim: PlotDimension;
+  readonly title: string;
+  /** The row field holding x: a grid field, or `x` for an axis. */
+  readonly field: 'sigma' | 'votes' | 'x';
+  readonly value: (r: ResultRecord) => number | string | undefined;
+}
+
+const SIGMA_X: XAxis = { dim: 'sigma', title: 'σ', field: 'sigma', value: (r) => r.point.sigma };
+const VOTES_X: XAxis = { dim: 'votes', title: 'votes V', field: 'votes', value: (r) => r.point.votes };
+
+/** The value at a dotted path of a resolved chip (`adc.bits`, `tile`), or of a layer's (`layers.conv1.adc.bits`). */
+function resolvedValue(hardware: ResultRecord['hardware'], path: string): unknown {
+  if (!hardware) return undefined;
+  const parts = (path === 'device.readTimeSeconds' ? 'readTimeSeconds' : path).split('.');
+  let cur: unknown = parts[0] === 'layers' ? hardware.layers : hardware.chip;
+  if (parts[0] === 'layers') {
+    cur = (cur as Record<string, unknown> | undefined)?.[parts[1]];
+    parts.splice(0, 2);
+  }
+  for (const part of parts) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[part === 'preset' ? 'kind' : part];
+  }
+  return cur;
+}
+
+/**
+ * The x axis of a sweep over `path`: the resolved number where the record's
+ * hardware has one (so "1 h" plots at 3600 s), else the value as given (numbers,
+ * or text such as `128x128`).
+ */
+function axisX(path: string): XAxis {
+  return {
+    dim: `axis:${path}`,
+    title: axisLabel(path),
+    field: 'x',
+    value: (r) => {
+      if (!r.point.axes || !(path in r.point.axes)) return undefined;
+      const given = r.point.axes[path];
+      const resolved = path === 'site' ? undefined : resolvedValue(r.hardware, path);
+      if (typeof resolved === 'number') return resolved;
+      if (typeof given === 'number') return given;
+      return axisValueText(path, given);
+    },
+  };
+}
+
+/** The x encoding: quantitative for numbers (log when they span two decades), else ordinal in order of appearance. */
+function xEncoding(x: XAxis, values: readonly (number | string)[]): Record<string, unknown> {
+  const distinctValues = distinct(values);
+  if (distinctValues.every((v) => typeof v === 'number')) {
+    const nums = (distinctValues as number[]).sort((a, b) => a - b);
+    const log = nums[0] > 0 && nums[nums.length - 1] / nums[0] >= LOG_SPAN;
+    return {
+      field: x.field,
+      type: 'quantitative',
+      title: x.title,
+      ...(log ? { scale: { type: 'log' } } : { axis: { values: nums } }),
+      ...(log && nums.length <= 12 ? { axis: { values: nums } } : {}),
+    };
+  }
+  return { field: x.field, type: 'ordinal', title: x.title, sort: distinctValues.map(String) };
+}
+
+/**
+ * The records of the device panels where x takes at least two values: a panel of
+ * one point per series says nothing about x, so it is left out.
+ */
+function multiPointPanels(records: readonly ResultRecord[], x: XAxis): ResultRecord[] {
+  const xs = new Map<string, Set<string>>();
+  for (const r of records) {
+    const v = x.value(r);
+    if (v === undefined) continue;
+    const set = xs.get(r.point.device) ?? new Set<string>();
+    set.add(String(v));
+    xs.set(r.point.device, set);
+  }
+  return records.filter((r) => x.value(r) !== undefined && (xs.get(r.point.device)?.size ?? 0) >= 2);
+}
 
 interface LineSpecInput {
   readonly title: string;
   readonly rows: readonly PlotRow[];
   readonly devices: readonly string[];
-  readonly x: { readonly field: 'sigma' | 'votes'; readonly title: string; readonly values: readonly number[] };
+  readonly x: Record<string, unknown>;
   readonly y: { readonly field: 'accuracy' | 'value'; readonly title: string; readonly percent: boolean };
   readonly seriesTitle: string;
   readonly series: readonly string[];
+  readonly xTooltip?: { readonly title: string };
 }
 
-/** Lines with a point at each row, x quantitative, one panel per device. */
+/** Lines with a point at each row, one panel per device. */
 function facetedLineSpec(input: LineSpecInput): TopLevelSpec {
-  const tooltip =
-    input.y.field === 'value'
-      ? [...TOOLTIP, { field: 'value', type: 'quantitative', title: input.y.title }]
-      : [...TOOLTIP];
+  const tooltip: unknown[] = [...TOOLTIP];
+  if (input.y.field === 'value') tooltip.push({ field: 'value', type: 'quantitative', title: input.y.title });
+  if (input.xTooltip) tooltip.push({ field: 'x', type: 'nominal', title: input.xTooltip.title });
   return {
     $schema: SCHEMA,
     title: input.title,
@@ -231,12 +352,7 @@ function facetedLineSpec(input: LineSpecInput): TopLevelSpec {
       height: PANEL_HEIGHT,
       mark: { type: 'line', point: true },
       encoding: {
-        x: {
-          field: input.x.field,
-          type: 'quantitative',
-          title: input.x.title,
-          axis: { values: [...input.x.values] },
-        },
+        x: input.x,
         y: {
           field: input.y.field,
           type: 'quantitative',
@@ -249,6 +365,7 @@ function facetedLineSpec(input: LineSpecInput): TopLevelSpec {
           type: 'nominal',
           title: input.seriesTitle,
           sort: [...input.series],
+          scale: colourScale(input.series.length),
           legend: LEGEND,
         },
         tooltip,
@@ -257,40 +374,64 @@ function facetedLineSpec(input: LineSpecInput): TopLevelSpec {
   } as TopLevelSpec;
 }
 
-function sortedNumbers(values: readonly number[]): number[] {
-  return distinct(values).sort((a, b) => a - b);
+/** Accuracy vs `x`, one line per model and any other varying field, one panel per device with two or more x values. */
+function accuracyLines(records: readonly ResultRecord[], x: XAxis, title: string): TopLevelSpec | null {
+  const kept = multiPointPanels(records, x);
+  if (kept.length === 0) return null;
+  const dims = seriesDimensions(kept, [x.dim, 'device']);
+  const rows = kept.map((r) => toRow(r, seriesLabel(r.point, dims), x.field === 'x' ? { x: x.value(r) } : {}));
+  return facetedLineSpec({
+    title,
+    rows,
+    devices: distinct(kept.map((r) => r.point.device)),
+    x: xEncoding(x, kept.map((r) => x.value(r)!)),
+    y: { field: 'accuracy', title: 'accuracy', percent: true },
+    seriesTitle: seriesTitle(dims),
+    series: distinct(rows.map((r) => r.series)),
+    ...(x.field === 'x' ? { xTooltip: { title: x.title } } : {}),
+  });
+}
+
+/** A metric vs `x`, series split only by the fields it depends on; `null` without the metric or x values. */
+function metricLines(records: readonly ResultRecord[], x: XAxis, definition: MetricPlotDefinition, title: string): TopLevelSpec | null {
+  const withMetric = multiPointPanels(records.filter((r) => numericMetric(r, definition.metric) !== undefined), x);
+  if (withMetric.length === 0) return null;
+  const value = (r: ResultRecord): number => numericMetric(r, definition.metric) as number;
+  const candidates = seriesDimensions(withMetric, [x.dim, 'device']);
+  // Try σ and noise first: they are the fields a cost metric is least likely to depend on.
+  const first: PlotDimension[] = ['sigma', 'noise', 'semantics', 'model'];
+  const dropOrder = [...first, ...candidates.filter((d) => !first.includes(d))].filter((d) => candidates.includes(d));
+  const kept = dimensionsThatMatter(withMetric, dropOrder, ['device', x.dim], value);
+  const dims = labelOrder(withMetric).filter((d) => kept.includes(d));
+  const seen = new Set<string>();
+  const rows: PlotRow[] = [];
+  for (const r of withMetric) {
+    const series = seriesLabel(r.point, dims);
+    const key = JSON.stringify([series, r.point.device, x.value(r)]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    rows.push(toRow(r, series, { value: value(r), ...(x.field === 'x' ? { x: x.value(r) } : {}) }));
+  }
+  return facetedLineSpec({
+    title,
+    rows,
+    devices: distinct(withMetric.map((r) => r.point.device)),
+    x: xEncoding(x, withMetric.map((r) => x.value(r)!)),
+    y: { field: 'value', title: definition.axisTitle, percent: false },
+    seriesTitle: seriesTitle(dims),
+    series: distinct(rows.map((r) => r.series)),
+    ...(x.field === 'x' ? { xTooltip: { title: x.title } } : {}),
+  });
 }
 
 /** Accuracy vs σ, one line per model (and per any other varying field), one panel per device. */
 export function accuracyVsSigmaSpec(records: readonly ResultRecord[]): TopLevelSpec | null {
-  if (records.length === 0) return null;
-  const dims = seriesDimensions(records, ['sigma', 'device']);
-  const rows = records.map((r) => toRow(r, seriesLabel(r.point, dims)));
-  return facetedLineSpec({
-    title: 'Accuracy vs σ',
-    rows,
-    devices: distinct(records.map((r) => r.point.device)),
-    x: { field: 'sigma', title: 'σ', values: sortedNumbers(records.map((r) => r.point.sigma)) },
-    y: { field: 'accuracy', title: 'accuracy', percent: true },
-    seriesTitle: seriesTitle(dims),
-    series: distinct(rows.map((r) => r.series)),
-  });
+  return accuracyLines(records, SIGMA_X, 'Accuracy vs σ');
 }
 
 /** Accuracy vs votes V, one line per model (and per any other varying field), one panel per device. */
 export function accuracyVsVotesSpec(records: readonly ResultRecord[]): TopLevelSpec | null {
-  if (records.length === 0) return null;
-  const dims = seriesDimensions(records, ['votes', 'device']);
-  const rows = records.map((r) => toRow(r, seriesLabel(r.point, dims)));
-  return facetedLineSpec({
-    title: 'Accuracy vs votes',
-    rows,
-    devices: distinct(records.map((r) => r.point.device)),
-    x: { field: 'votes', title: 'votes V', values: sortedNumbers(records.map((r) => r.point.votes)) },
-    y: { field: 'accuracy', title: 'accuracy', percent: true },
-    seriesTitle: seriesTitle(dims),
-    series: distinct(rows.map((r) => r.series)),
-  });
+  return accuracyLines(records, VOTES_X, 'Accuracy vs votes');
 }
 
 /**
@@ -299,38 +440,35 @@ export function accuracyVsVotesSpec(records: readonly ResultRecord[]): TopLevelS
  * fields the metric depends on ({@link dimensionsThatMatter}), and points that
  * would coincide are drawn once.
  */
-export function metricVsVotesSpec(
-  records: readonly ResultRecord[],
-  definition: MetricPlotDefinition,
-): TopLevelSpec | null {
-  const withMetric = records.filter((r) => numericMetric(r, definition.metric) !== undefined);
-  if (withMetric.length === 0) return null;
-  const value = (r: ResultRecord): number => numericMetric(r, definition.metric) as number;
-  const candidates = seriesDimensions(withMetric, ['votes', 'device']);
-  // Try σ and noise first: they are the fields a cost metric is least likely to depend on.
-  const dropOrder: PlotDimension[] = ['sigma', 'noise', 'semantics', 'model'].filter((d) =>
-    candidates.includes(d as PlotDimension),
-  ) as PlotDimension[];
-  const kept = dimensionsThatMatter(withMetric, dropOrder, ['device', 'votes'], value);
-  const dims = LABEL_ORDER.filter((d) => kept.includes(d));
-  const seen = new Set<string>();
-  const rows: PlotRow[] = [];
+export function metricVsVotesSpec(records: readonly ResultRecord[], definition: MetricPlotDefinition): TopLevelSpec | null {
+  return metricLines(records, VOTES_X, definition, definition.title);
+}
+
+/** Accuracy vs a sweep axis (`adc.bits`, `tile`, `readTimeSeconds`, `site`): the axis on x, one panel per device. */
+export function accuracyVsAxisSpec(records: readonly ResultRecord[], path: string): TopLevelSpec | null {
+  return accuracyLines(records, axisX(path), `Accuracy vs ${axisLabel(path)}`);
+}
+
+/** A metric vs a sweep axis; `null` when the metric is absent or does not depend on the axis. */
+export function metricVsAxisSpec(records: readonly ResultRecord[], path: string, definition: MetricPlotDefinition): TopLevelSpec | null {
+  const withMetric = records.filter((r) => r.point.axes && path in r.point.axes && numericMetric(r, definition.metric) !== undefined);
+  // Plotted only where the metric changes along the axis, every other field held fixed.
+  const others = labelOrder(withMetric).filter((d) => d !== `axis:${path}`);
+  const byRest = new Map<string, Set<number>>();
   for (const r of withMetric) {
-    const series = seriesLabel(r.point, dims);
-    const key = JSON.stringify([series, r.point.device, r.point.votes]);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    rows.push(toRow(r, series, { value: value(r) }));
+    const key = JSON.stringify(others.map((d) => dimensionValue(r.point, d)));
+    const set = byRest.get(key) ?? new Set<number>();
+    set.add(numericMetric(r, definition.metric) as number);
+    byRest.set(key, set);
   }
-  return facetedLineSpec({
-    title: definition.title,
-    rows,
-    devices: distinct(withMetric.map((r) => r.point.device)),
-    x: { field: 'votes', title: 'votes V', values: sortedNumbers(withMetric.map((r) => r.point.votes)) },
-    y: { field: 'value', title: definition.axisTitle, percent: false },
-    seriesTitle: seriesTitle(dims),
-    series: distinct(rows.map((r) => r.series)),
-  });
+  if (![...byRest.values()].some((set) => set.size > 1)) return null;
+  const noun = definition.title.replace(/ vs votes$/, '');
+  return metricLines(records, axisX(path), definition, `${noun} vs ${axisLabel(path)}`);
+}
+
+/** A file-name part for an axis: `adc.bits` → `adc-bits`. */
+export function axisSlug(path: string): string {
+  return path.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').toLowerCase() || 'axis';
 }
 
 /**
@@ -344,16 +482,34 @@ export function noiseCondition(point: PointConfig, withNoise: boolean): string {
 }
 
 /**
+ * Whether a record ran on a chip (so its costs are a chip's): its resolved
+ * hardware is a chip, or signal-level noise costed on a named chip. A record
+ * without hardware (another evaluator, or written before hardware was recorded)
+ * counts as a chip unless its device is the signal-level model, whose costs were
+ * those of an imaginary ideal chip.
+ */
+export function hasChip(record: ResultRecord): boolean {
+  const h = record.hardware;
+  if (h !== undefined) return h.kind === 'chip' || (h.kind === 'signal' && h.chip !== undefined);
+  return record.point.device !== SIGNAL_DEVICE;
+}
+
+/** The records that take part in a Pareto front: a chip's, with a numeric energy. */
+function paretoCandidates(records: readonly ResultRecord[]): ResultRecord[] {
+  return records.filter((r) => hasChip(r) && numericMetric(r, PARETO_COST_METRIC) !== undefined);
+}
+
+/**
  * The records on the accuracy–energy Pareto front of their noise condition
- * ({@link noiseCondition}): within each condition, the device, model, semantics
- * and vote count that no other beats on both accuracy and `energyPicojoules`
- * (see {@link paretoFront}). Conditions in order of first appearance, each front
- * cheapest first; records without a numeric energy take no part.
+ * ({@link noiseCondition}): within each condition, the device, chip settings,
+ * model, semantics and vote count that no other beats on both accuracy and
+ * `energyPicojoules` (see {@link paretoFront}). Only records with a chip take
+ * part ({@link hasChip}), and only those with a numeric energy. Conditions in
+ * order of first appearance, each front cheapest first.
  */
 export function accuracyEnergyFront(records: readonly ResultRecord[]): ResultRecord[] {
-  const withEnergy = records.filter((r) => numericMetric(r, PARETO_COST_METRIC) !== undefined);
   const groups = new Map<string, ResultRecord[]>();
-  for (const r of withEnergy) {
+  for (const r of paretoCandidates(records)) {
     const key = JSON.stringify([r.point.noise, r.point.sigma]);
     const group = groups.get(key);
     if (group === undefined) groups.set(key, [r]);
@@ -369,21 +525,22 @@ export function accuracyEnergyFront(records: readonly ResultRecord[]): ResultRec
 }
 
 /**
- * Accuracy vs energy of every point that has an energy, one panel per noise
- * condition, coloured by device, with the condition's Pareto front across all
- * devices drawn as a staircase (beyond a front point, more energy buys nothing
- * until the next one) and its points drawn large (the subtitle says so: a size
- * legend for a boolean would need a sorted field). The energy axis is
- * logarithmic when all energies are positive and span at least a factor of 10.
- * `null` when no record has an energy.
+ * Accuracy vs energy of every chip point that has an energy, one panel per
+ * noise condition, coloured by device and chip settings (the axis values), with
+ * the condition's Pareto front drawn as a staircase (beyond a front point, more
+ * energy buys nothing until the next one) and its points drawn large (the
+ * subtitle says so: a size legend for a boolean would need a sorted field). The
+ * energy axis is logarithmic when all energies are positive and span at least a
+ * factor of 10. `null` when no such record exists.
  */
 export function accuracyEnergyParetoSpec(records: readonly ResultRecord[]): TopLevelSpec | null {
-  const withEnergy = records.filter((r) => numericMetric(r, PARETO_COST_METRIC) !== undefined);
+  const withEnergy = paretoCandidates(records);
   if (withEnergy.length === 0) return null;
   const front = new Set(accuracyEnergyFront(withEnergy).map((r) => r.pointId));
   const withNoise = varyingDimensions(withEnergy, ['noise']).length > 0;
+  const hardwareDims: PlotDimension[] = ['device', ...varyingDimensions(withEnergy, recordAxes(withEnergy).map((p) => `axis:${p}` as PlotDimension))];
   const rows = withEnergy.map((r) => ({
-    ...toRow(r, r.point.device, { value: numericMetric(r, PARETO_COST_METRIC), onFront: front.has(r.pointId) }),
+    ...toRow(r, seriesLabel(r.point, hardwareDims), { value: numericMetric(r, PARETO_COST_METRIC), onFront: front.has(r.pointId) }),
     condition: noiseCondition(r.point, withNoise),
   }));
   const conditions = distinct(rows.map((r) => r.condition));
@@ -399,10 +556,11 @@ export function accuracyEnergyParetoSpec(records: readonly ResultRecord[]): TopL
   };
   const y = { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { zero: false }, axis: { format: '.0%' } };
   const models = distinct(withEnergy.map((r) => r.point.model));
+  const series = distinct(rows.map((r) => r.series));
   return {
     $schema: SCHEMA,
     title: {
-      text: 'Accuracy–energy Pareto front across devices',
+      text: 'Accuracy–energy Pareto front across chips',
       subtitle: 'large points and the staircase: the front (no point has higher accuracy for less energy)',
     },
     data: { values: rows },
@@ -423,10 +581,12 @@ export function accuracyEnergyParetoSpec(records: readonly ResultRecord[]): TopL
             x,
             y,
             color: {
-              field: 'device',
+              field: 'series',
               type: 'nominal',
-              title: 'device',
-              sort: distinct(withEnergy.map((r) => r.point.device)),
+              title: seriesTitle(hardwareDims),
+              sort: series,
+              scale: colourScale(series.length),
+              legend: LEGEND,
             },
             ...(models.length > 1
               ? { shape: { field: 'model', type: 'nominal', title: 'model', sort: models, legend: LEGEND } }
@@ -442,8 +602,10 @@ export function accuracyEnergyParetoSpec(records: readonly ResultRecord[]): TopL
 
 /**
  * Every plot the records support, in a fixed order: accuracy vs σ, accuracy vs
- * votes, each of {@link METRIC_PLOTS} present, and the accuracy–energy Pareto
- * front (when the records have `energyPicojoules`). Empty for no records.
+ * votes, each of {@link METRIC_PLOTS} present, then for each sweep axis accuracy
+ * vs the axis and each metric that changes along it, and the accuracy–energy
+ * Pareto front (when chip records have `energyPicojoules`). A plot whose every
+ * panel would hold a single x value is left out. Empty for no records.
  */
 export function studyPlots(records: readonly ResultRecord[]): StudyPlot[] {
   const plots: StudyPlot[] = [];
@@ -453,6 +615,14 @@ export function studyPlots(records: readonly ResultRecord[]): StudyPlot[] {
   add('accuracy-vs-sigma', 'Accuracy vs σ', accuracyVsSigmaSpec(records));
   add('accuracy-vs-votes', 'Accuracy vs votes', accuracyVsVotesSpec(records));
   for (const def of METRIC_PLOTS) add(def.name, def.title, metricVsVotesSpec(records, def));
+  for (const path of recordAxes(records)) {
+    const slug = axisSlug(path);
+    add(`accuracy-vs-${slug}`, `Accuracy vs ${axisLabel(path)}`, accuracyVsAxisSpec(records, path));
+    for (const def of METRIC_PLOTS) {
+      const noun = def.name.replace(/-vs-votes$/, '');
+      add(`${noun}-vs-${slug}`, `${def.title.replace(/ vs votes$/, '')} vs ${axisLabel(path)}`, metricVsAxisSpec(records, path, def));
+    }
+  }
   add('accuracy-energy-pareto', 'Accuracy–energy Pareto front', accuracyEnergyParetoSpec(records));
   return plots;
 }

@@ -1,29 +1,17 @@
-/** Reading a study configuration from a JSON file (`ohmic study --config`, `ohmic merge --config`). */
-import * as fs from 'node:fs';
-import { ConfigError, DataError } from '../errors';
+/** Reading a study configuration from a JSON or YAML file (`ohmic study --config`, `ohmic merge --config`). */
+import { ConfigError } from '../errors';
+import { readConfigFile } from '../compiler/configFile';
 import { validateStudyConfig, type StudyConfig } from './grid';
 
 /**
- * Reads and validates a study config file: a JSON object with the fields of
- * {@link validateStudyConfig}.
+ * Reads and validates a study config file: an object with the fields of
+ * {@link validateStudyConfig}, as JSON, or YAML for `.yaml` / `.yml` files.
  *
- * @throws DataError when the file cannot be read or is not JSON; ConfigError
- *   from validation, its field prefixed with the file (`study.json: sigmas[1]`).
+ * @throws DataError when the file cannot be read or parsed; ConfigError from
+ *   validation, its field prefixed with the file (`study.json: sigmas[1]`).
  */
 export function readStudyConfigFile(file: string, knownDevices: readonly string[]): StudyConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new DataError(file, `cannot read study config (${reason})`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new DataError(file, `not valid JSON (${(err as Error).message})`);
-  }
+  const raw = readConfigFile(file, 'study config');
   try {
     return validateStudyConfig(raw, knownDevices);
   } catch (err) {

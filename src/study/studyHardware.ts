@@ -302,6 +302,14 @@ export function validateAxes(
     });
     return { path, values: values.map((v) => cloneJson(v)) };
   });
+  const targets = axes.map((a) => {
+    const t = axisTarget(a.path, a.values);
+    return `${t.layer === undefined ? '' : `layers.${t.layer}.`}${t.segments.join('.')}`;
+  });
+  targets.forEach((t, i) => {
+    const j = targets.findIndex((u, k) => k !== i && (u === t || t.startsWith(`${u}.`)));
+    if (j >= 0) throw new ConfigError(`axes.${axes[i].path}`, axes[i].values, `an axis that does not overlap axes.${axes[j].path} (both set ${targets[j]})`);
+  });
   if (zip) {
     const n = axes[0].values.length;
     for (const a of axes) {

@@ -9,7 +9,8 @@ import { writeFileAtomic } from './resultsFile';
 import { accuracyEnergyFront, numericMetric, PARETO_COST_METRIC, studyPlots } from './plots';
 import type { ResultRecord } from './resultRecord';
 import { renderSvg } from './renderSvg';
-import { summaryCsv, summaryMarkdown } from './summary';
+import { axisNames, summaryCsv, summaryMarkdown } from './summary';
+import { axisLabel, axisValueText } from './fieldLabels';
 
 /** Where {@link writeStudyOutputs} wrote each file (absolute paths). */
 export interface StudyOutputs {
@@ -30,14 +31,17 @@ function distinct<T>(values: readonly T[]): T[] {
 
 function paretoTable(records: readonly ResultRecord[]): string {
   const front = accuracyEnergyFront(records);
-  const header = '| noise | σ | energy (pJ) | accuracy % | device | model | semantics | votes |';
-  const align = '| --- | ---: | ---: | ---: | --- | --- | --- | ---: |';
+  const axes = axisNames(front);
+  const axisHead = axes.map((a) => ` ${axisLabel(a)} |`).join('');
+  const header = `| noise | σ | energy (pJ) | accuracy % | device |${axisHead} model | semantics | votes |`;
+  const align = `| --- | ---: | ---: | ---: | --- |${axes.map(() => ' --- |').join('')} --- | --- | ---: |`;
   const rows = front.map((r) => {
     const energy = numericMetric(r, PARETO_COST_METRIC) as number;
     const p = r.point;
+    const axisCells = axes.map((a) => ` ${axisValueText(a, p.axes?.[a]).replace(/\|/g, '\\|')} |`).join('');
     return (
       `| ${p.noise} | ${p.sigma} | ${Number(energy.toPrecision(4))} | ${(100 * r.accuracy.mean).toFixed(2)} | ` +
-      `${p.device} | ${p.model.replace(/\|/g, '\\|')} | ${p.semantics} | ${p.votes} |`
+      `${p.device} |${axisCells} ${p.model.replace(/\|/g, '\\|')} | ${p.semantics} | ${p.votes} |`
     );
   });
   return [header, align, ...rows].join('\n') + '\n';
@@ -59,19 +63,21 @@ export function studyReportMarkdown(
     '',
     `${records.length} points: models ${list(distinct(records.map((r) => r.point.model)))}; ` +
       `devices ${list(distinct(records.map((r) => r.point.device)))}; ` +
+      axisNames(records).map((a) => `${axisLabel(a)} ${list(distinct(records.filter((r) => r.point.axes && a in r.point.axes).map((r) => axisValueText(a, r.point.axes![a]))))}; `).join('') +
       `σ ${list(distinct(records.map((r) => r.point.sigma)))}; ` +
       `votes ${list(distinct(records.map((r) => r.point.votes)))}. ` +
       `Accuracy is the mean ± sample std over ${list(seeds)} seed${seeds.length === 1 && seeds[0] === 1 ? '' : 's'} per point.`,
     '',
     summaryMarkdown(records).trimEnd(),
   ];
-  if (records.some((r) => numericMetric(r, PARETO_COST_METRIC) !== undefined)) {
+  if (accuracyEnergyFront(records).length > 0) {
     parts.push(
       '',
       '## Accuracy–energy Pareto front',
       '',
       'For each noise condition (noise kind and σ), the points that no other point under the same condition ' +
-        'beats on both accuracy and energy, across all devices, models and vote counts; cheapest first.',
+        'beats on both accuracy and energy, across all chips (devices and their settings), models and vote counts; ' +
+        'cheapest first. Only points on a chip take part: signal-level points have no chip cost unless they name a chip.',
       '',
       paretoTable(records).trimEnd(),
     );

@@ -5,6 +5,14 @@
  * in ascending name order; a record without that metric gets an empty cell.
  */
 import type { MetricValue, ResultRecord } from './resultRecord';
+import { axisLabel, axisValueText, metricLabel } from './fieldLabels';
+
+/** The sweep axes of the records (chip paths, `site`), in order of first appearance. */
+export function axisNames(records: readonly ResultRecord[]): string[] {
+  const out: string[] = [];
+  for (const r of records) for (const path of Object.keys(r.point.axes ?? {})) if (!out.includes(path)) out.push(path);
+  return out;
+}
 
 /** Every metric name in `records`, ascending. */
 export function metricNames(records: readonly ResultRecord[]): string[] {
@@ -28,20 +36,23 @@ function percent(x: number): string {
 }
 
 /**
- * A Markdown table, one row per record: the point's model, device, noise, σ,
- * voting semantics and votes, the number of seeds, accuracy as a percentage
- * `mean ± std` (std over seeds; omitted for one seed), then the metrics (numbers
- * to 4 significant digits).
+ * A Markdown table, one row per record: the point's model, device, the values of
+ * its sweep axes (readable titles with units: `ADC bits`, `read time (s)`), noise,
+ * σ, voting semantics and votes, the number of seeds, accuracy as a percentage
+ * `mean ± std` (std over seeds; omitted for one seed), then the metrics under
+ * readable titles (`energy (pJ)`; numbers to 4 significant digits).
  */
 export function summaryMarkdown(records: readonly ResultRecord[]): string {
   const metrics = metricNames(records);
-  const header = ['model', 'device', 'noise', 'σ', 'semantics', 'votes', 'seeds', 'accuracy %', ...metrics];
+  const axes = axisNames(records);
+  const header = ['model', 'device', ...axes.map(axisLabel), 'noise', 'σ', 'semantics', 'votes', 'seeds', 'accuracy %', ...metrics.map(metricLabel)];
   const rows = records.map((r) => {
     const acc =
       r.accuracy.std === null ? percent(r.accuracy.mean) : `${percent(r.accuracy.mean)} ± ${percent(r.accuracy.std)}`;
     return [
       r.point.model,
       r.point.device,
+      ...axes.map((a) => axisValueText(a, r.point.axes?.[a])),
       r.point.noise,
       String(r.point.sigma),
       r.point.semantics,
@@ -51,9 +62,17 @@ export function summaryMarkdown(records: readonly ResultRecord[]): string {
       ...metrics.map((m) => formatMetricMarkdown(r.metrics[m])),
     ];
   });
-  const align = header.map((_, i) => (i >= 3 && i !== 4 ? '---:' : '---'));
+  // Text columns left, numbers right: model, device and the axes' text, noise and semantics are text.
+  const numericAxis = axes.map((a) => records.every((r) => r.point.axes?.[a] === undefined || typeof r.point.axes[a] === 'number'));
+  const textColumns = new Set([0, 1, ...axes.map((_, k) => (numericAxis[k] ? -1 : 2 + k)), 2 + axes.length, 4 + axes.length]);
+  const align = header.map((_, i) => (textColumns.has(i) ? '---' : '---:'));
   const line = (cells: string[]): string => `| ${cells.map(escapeMarkdown).join(' | ')} |`;
   return [line(header), `| ${align.join(' | ')} |`, ...rows.map(line)].join('\n') + '\n';
+}
+
+function csvAxisValue(value: unknown): MetricValue | undefined {
+  if (value === undefined || value === null || typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
+  return JSON.stringify(value);
 }
 
 function csvCell(value: MetricValue | undefined): string {
@@ -69,10 +88,12 @@ function csvCell(value: MetricValue | undefined): string {
  */
 export function summaryCsv(records: readonly ResultRecord[]): string {
   const metrics = metricNames(records);
+  const axes = axisNames(records);
   const header = [
     'pointId',
     'model',
     'device',
+    ...axes,
     'noise',
     'sigma',
     'semantics',
@@ -91,6 +112,7 @@ export function summaryCsv(records: readonly ResultRecord[]): string {
     r.pointId,
     r.point.model,
     r.point.device,
+    ...axes.map((a) => csvAxisValue(r.point.axes?.[a])),
     r.point.noise,
     r.point.sigma,
     r.point.semantics,

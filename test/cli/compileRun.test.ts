@@ -36,7 +36,7 @@ describe('ohmic compile', () => {
     expect(text).toMatch(/^layer\s+op\s+device/);
     expect(text).toMatch(/total\s+/);
     await expect(runCli(['compile', '--model', FIXTURE, '--device', 'sram'])).rejects.toThrow(
-      /--device = "sram": expected a preset \(reram, pcm, nand, ideal\) or a chip\/device \.json file/,
+      /--device = "sram": expected a preset \(reram, pcm, nand, ideal\) or a chip\/device \.json\/\.yaml file/,
     );
     await expect(runCli(['compile', '--model', FIXTURE, '--device', 'reram', '--tile', '16by16'])).rejects.toThrow(/--tile = "16by16": expected ROWSxCOLS/);
     await expect(runCli(['compile', '--model', path.join(dir, 'none.onnx'), '--device', 'reram'])).rejects.toThrow(DataError);
@@ -47,6 +47,31 @@ describe('ohmic compile', () => {
     const out = JSON.parse(await runCli(['compile', '--model', FIXTURE, '--device', chipFile, '--json']));
     expect(out.layers[0].device).toBe('nand');
     expect(out.totals.tiles).toBe(3 + 4 * 1);
+  });
+});
+
+describe('ohmic compile with a hardware description', () => {
+  it('takes a YAML hardware file with per-layer overrides by layer name, and names a layer the model lacks', async () => {
+    const hw = writeInputs('hw.yaml', 'kind: chip\nchip: { device: pcm, tile: 16x16 }\nlayers:\n  out: { device: { preset: nand, bitsPerCell: 2 }, tile: 8x8 }\n');
+    const out = JSON.parse(await runCli(['compile', '--model', FIXTURE, '--hardware', hw, '--json']));
+    expect(out.layers.map((l: { device: string }) => l.device)).toEqual(['pcm', 'nand']);
+    expect(out.layers[1].tiles).toBe(4 * 1); // 27×4 on 8×8 tiles
+    const bad = writeInputs('bad.yaml', 'kind: chip\nchip: pcm\nlayers: { nope: { adc: { bits: 6 } } }\n');
+    await expect(runCli(['compile', '--model', FIXTURE, '--hardware', bad])).rejects.toThrow(/layers\.nope = "nope": expected a layer name of the model \(conv, out\)/);
+    const typo = writeInputs('typo.yaml', 'kind: chip\nchip: { device: pcm, adc: { bits: six } }\n');
+    await expect(runCli(['compile', '--model', FIXTURE, '--hardware', typo])).rejects.toThrow(/typo\.yaml: hardware\.chip\.adc\.bits = "six": expected null \(ideal converter\) or an integer/);
+    await expect(runCli(['compile', '--model', FIXTURE, '--hardware', hw, '--device', 'pcm'])).rejects.toThrow(/--device = "pcm": expected to be omitted with --hardware/);
+  });
+
+  it('--layers lists every analog layer with the source and lowered names overrides accept', async () => {
+    const text = await runCli(['compile', '--model', 'zoo:cnn6-mnist-mult-0', '--layers']);
+    expect(text).toMatch(/^layer\s+op\s+matrix\s+also accepted as/);
+    expect(text).toMatch(/conv1_bn\s+conv2d\s+9x32\s+conv1\n/);
+    expect(text).toMatch(/fc2\s+dense\s+200x10\s+–\n/);
+    const json = JSON.parse(await runCli(['compile', '--model', path.join(__dirname, '..', 'fixtures', 'onnx', 'cnn_op13.onnx'), '--layers', '--json']));
+    // ONNX: the node name, its output tensor's, and the PyTorch module's are all accepted
+    expect(json.layers[0].names).toEqual(expect.arrayContaining(['/conv1/Conv', 'conv1', 'bn1']));
+    expect(json.layers[2].names).toEqual(expect.arrayContaining(['/fc/Gemm', 'y', 'fc']));
   });
 });
 
@@ -76,6 +101,26 @@ describe('ohmic run', () => {
     const s = JSON.parse(await runCli(['run', '--model', FIXTURE, '--inputs', file, '--noise', 'mult:0.4', '--json']));
     expect(s.mode).toBe('signal-level multiplicative σ=0.4');
     await expect(runCli(['run', '--model', FIXTURE, '--inputs', file, '--noise', 'mul:0.4'])).rejects.toThrow(/--noise = "mul:0.4"/);
+  });
+
+  it('--hardware and --noise-site: signal-level noise at a site, from a file or the flags; flags that do not apply are errors', async () => {
+    const file = writeInputs('in3.json', inputs);
+    const hw = writeInputs('signal.yaml', 'kind: signal\nnoise: { kind: additive, sigma: 0.5 }\nsite: bias\n');
+    const fromFile = JSON.parse(await runCli(['run', '--model', FIXTURE, '--inputs', file, '--hardware', hw, '--seed', '2', '--json']));
+    expect(fromFile.mode).toBe(`signal-level additive σ=0.5 at bias (${hw})`);
+    expect(fromFile.hardware).toEqual({ kind: 'signal', noise: { kind: 'additive', sigma: 0.5 }, site: 'bias' });
+    const fromFlags = JSON.parse(await runCli(['run', '--model', FIXTURE, '--inputs', file, '--noise', 'add:0.5', '--noise-site', 'bias', '--seed', '2', '--json']));
+    expect(fromFlags.outputs).toEqual(fromFile.outputs);
+    const atMvm = JSON.parse(await runCli(['run', '--model', FIXTURE, '--inputs', file, '--noise', 'add:0.5', '--seed', '2', '--json']));
+    expect(atMvm.outputs).not.toEqual(fromFile.outputs);
+    await expect(runCli(['run', '--model', FIXTURE, '--inputs', file, '--noise-site', 'norm'])).rejects.toThrow(/--noise-site = "norm": expected to be omitted without --noise/);
+    await expect(runCli(['run', '--model', FIXTURE, '--inputs', file, '--noise', 'add:0.5', '--noise-site', 'post'])).rejects.toThrow(/--noise-site = "post": expected one of mvm, bias, norm/);
+    await expect(runCli(['run', '--model', FIXTURE, '--inputs', file, '--noise', 'add:0.5', '--device', 'pcm'])).rejects.toThrow(/--device = "pcm": expected to be omitted with --noise/);
+    await expect(runCli(['run', '--model', FIXTURE, '--inputs', file, '--hardware', hw, '--noise', 'add:0.5'])).rejects.toThrow(/--noise = "add:0.5": expected to be omitted with --hardware/);
+    const exact = writeInputs('exact.json', { kind: 'exact' });
+    const ideal = JSON.parse(await runCli(['run', '--model', FIXTURE, '--inputs', file, '--device', 'ideal', '--json']));
+    const byExact = JSON.parse(await runCli(['run', '--model', FIXTURE, '--inputs', file, '--hardware', exact, '--json']));
+    byExact.outputs.forEach((row: number[], i: number) => row.forEach((v, j) => expect(v).toBeCloseTo(ideal.outputs[i][j], 4)));
   });
 
   it('names the field of a malformed inputs file', async () => {

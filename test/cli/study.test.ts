@@ -197,7 +197,7 @@ describe('ohmic study', () => {
       [
         'unknown device',
         ['--devices', 'reram,gpu'],
-        '--devices[1] = "gpu": expected one of reram, pcm, nand, ideal, signal',
+        '--devices[1] = "gpu": expected one of reram, pcm, nand, ideal, signal, a chip object, or a chip .json/.yaml file',
       ],
       ['σ < 0', ['--sigmas', '0,-0.2'], '--sigmas[1] = -0.2: expected a finite number >= 0'],
       ['σ not a number', ['--sigmas', '0,abc'], '--sigmas[1] = "abc": expected a finite number >= 0'],
@@ -229,7 +229,7 @@ describe('ohmic study', () => {
       const out = path.join(dir, 'out');
       const bad = await ohmic(['study', '--config', config, '--out', out, '--evaluator', FAKE]);
       expect(bad.stderr).toBe(
-        `ohmic: ConfigError: ${config}: devices[1] = "memristor": expected one of reram, pcm, nand, ideal, signal\n`,
+        `ohmic: ConfigError: ${config}: devices[1] = "memristor": expected one of reram, pcm, nand, ideal, signal, a chip object, or a chip .json/.yaml file\n`,
       );
       expect(bad.exitCode).toBe(2);
       const both = await ohmic(['study', '--config', config, '--sigmas', '0', '--out', out, '--evaluator', FAKE]);

@@ -150,7 +150,7 @@ describe('per-layer configuration', () => {
     const byFn = compile(mlp(1), { chip: { device: 'reram' }, layers: (n) => (n.name === 'out' ? { device: 'nand' } : undefined) });
     expect(byFn.plan.layers.map((l) => l.matrices[0].chip.device.kind)).toEqual(['reram', 'reram', 'reram', 'nand']);
     expect(() => compile(mlp(1), { chip: { device: 'reram' }, layers: { fc9: { device: 'pcm' } } })).toThrow(
-      /layers\.fc9 = .*expected the name of an analog node \(fc1, fc2, fc3, out\)/,
+      /layers\.fc9 = .*expected a layer name of the model \(fc1, fc2, fc3, out\)/,
     );
     expect(() => compile(mlp(1), { chip: { device: 'reram' }, layers: { fc1: { adc: { bits: 1 } } } })).toThrow(/layers\.fc1\.adc\.bits = 1/);
     [byName, byFn].forEach((c) => c.dispose());

@@ -303,3 +303,22 @@ describe('lowering errors', () => {
     model.dispose();
   });
 });
+
+describe('worker pools', () => {
+  test('two onnxruntime workers give the same bits as one session, in order', async () => {
+    const d = loadMnist(embeddedMnistDir(), 'test', { limit: 40 });
+    const model = compile(await loadZooModel('cnn6-mnist-mult-0'), { chip: { device: 'pcm' } });
+    const chip = model.program(4);
+    for (const exec of [{ kind: 'signal', noise: { kind: 'additive', sigma: 0.5 } }, { kind: 'chip', chip }] as Execution[]) {
+      const one = await model.runner(exec);
+      const two = await model.runner(exec, { workers: 2 });
+      const a = await one.runAll(d.images, { seed: 3, batchSize: 9 });
+      const b = await two.runAll(d.images, { seed: 3, batchSize: 9 });
+      expect(Array.from(b)).toEqual(Array.from(a));
+      expect(Array.from(await two.run(d.images.subarray(0, 5 * 784), { seed: 3 }))).toEqual(Array.from(a.subarray(0, 50)));
+      await Promise.all([one.dispose(), two.dispose()]);
+    }
+    chip.dispose();
+    model.dispose();
+  });
+});

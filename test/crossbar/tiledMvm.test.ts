@@ -98,6 +98,9 @@ describe('tiling and cost', () => {
     expect(c.cellEnergyPicojoules).toBeCloseTo(2 * 512 * 100 * 50 * 0.25 * 10 * 1e-3, 6);
     expect(c.adcEnergyPicojoules).toBeCloseTo(2 * 100 * d.adcEnergyPicojoules, 9);
     expect(c.dacEnergyPicojoules).toBeCloseTo(512 * d.dacEnergyPicojoules, 9);
-    expect(c.areaSquareMicrometers).toBeCloseTo(c.cells * d.cellAreaSquareMicrometers + c.adcs * d.adcAreaSquareMicrometers, 6);
+    // Cells and 8-bit ADCs as the device gives them; the periphery adds its own (see peripherals.test.ts).
+    expect(c.areaBreakdownSquareMicrometers.cells).toBeCloseTo(c.cells * d.cellAreaSquareMicrometers, 6);
+    expect(c.areaBreakdownSquareMicrometers.adc).toBeCloseTo(c.adcs * d.adcAreaSquareMicrometers, 6);
+    expect(c.areaSquareMicrometers).toBeCloseTo(Object.values(c.areaBreakdownSquareMicrometers).reduce((a, b) => a + b, 0), 6);
   });
 });

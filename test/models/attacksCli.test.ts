@@ -26,7 +26,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const BASE = ['attack', '--source', 'zoo:cnn6-mnist-mult-0', '--target', 'zoo:cnn6-mnist-mult-0.2'];
 
 describe('ohmic attack: argument errors', () => {
-  const flags = { target: 'zoo:x', dataset: 'mnist', sigma: '0,0.1', runs: '20', seed: '0', batch: '100', out: dir, eotSamples: '8' };
+  const flags = { target: 'zoo:x', dataset: 'mnist', sigma: '0,0.1', runs: '20', seed: '0', batch: '100', out: dir, eotSamples: '8', whiteBoxRestarts: '1' };
   it.each([
     [{ source: undefined }, /--source = undefined: expected a source model to attack/],
     [{ source: 'zoo:a', examples: 'x.npy' }, /--examples = "x.npy": expected to be left out with --source/],
@@ -42,7 +42,7 @@ describe('ohmic attack: argument errors', () => {
     [{ source: 'zoo:a', dataset: 'svhn' }, /--dataset = "svhn": expected one of mnist, cifar10-heldout/],
     [{ source: 'zoo:a', preset: 'imagenet' }, /--preset = "imagenet": expected one of mnist, cifar10/],
     [{ source: 'zoo:a', whiteBoxSigma: '0' }, /--white-box-sigma = "0": expected a number > 0/],
-  ])('%j', (extra, message) => {
+  ])('flags %j → ConfigError', (extra, message) => {
     expect(() => parseAttackFlags({ ...flags, ...extra })).toThrow(ConfigError);
     expect(() => parseAttackFlags({ ...flags, ...extra })).toThrow(message);
   });
@@ -92,6 +92,38 @@ describe('ohmic attack end to end', () => {
     );
     expect(again.rows).toEqual(first.rows);
     expect(again.source).toBe('zoo:cnn6-mnist-mult-0');
+  });
+
+  it('continues an interrupted attack with --resume to the same examples, and refuses partial examples of another attack', async () => {
+    const out = path.join(dir, 'resume');
+    const args = [...BASE, '--limit', '20', '--batch', '10', '--iters', '2', '--restarts', '2', '--sigma', '0', '--runs', '1', '--out', out, '--json'];
+    await runCli(args);
+    const whole = fs.readFileSync(path.join(out, 'adversarial.npy'));
+    expect(fs.existsSync(path.join(out, 'adversarial.partial.npy'))).toBe(false);
+    // What an attack stopped after its first chunk leaves behind.
+    const { encodeNpyFloat32 } = await import('../../src/compiler/npy');
+    const all = decodeNpyFloat32(whole, 'whole');
+    const meta = JSON.parse(fs.readFileSync(path.join(out, 'adversarial.json'), 'utf8'));
+    const key = JSON.stringify({
+      source: 'zoo:cnn6-mnist-mult-0',
+      attack: { eps: 0.3, stepSize: 0.05, iterations: 2, restarts: 2 },
+      seed: 0,
+      batch: 10,
+      dataset: 'mnist',
+      testData: meta.testData,
+    });
+    const writePartial = (k: string) => {
+      fs.writeFileSync(path.join(out, 'adversarial.partial.npy'), encodeNpyFloat32(all.data.subarray(0, 10 * 784), [10, 28, 28, 1]));
+      fs.writeFileSync(path.join(out, 'adversarial.partial.json'), JSON.stringify({ key: k, done: 10, fooled: new Array(10).fill(1) }));
+    };
+    writePartial(key);
+    fs.rmSync(path.join(out, 'adversarial.npy'));
+    const resumed = JSON.parse(await runCli([...args, '--resume']));
+    expect(fs.readFileSync(path.join(out, 'adversarial.npy')).equals(whole)).toBe(true);
+    // The first chunk's success flags came from the partial file (all 1 there).
+    expect(resumed.sourceAdversarialAccuracy).toBeLessThanOrEqual(0.5);
+    writePartial(key.replace('"seed":0', '"seed":1'));
+    await expect(runCli([...args, '--resume'])).rejects.toThrow(/--resume = .*: expected partial examples of this attack/);
   });
 
   it('runs the white-box check through the noisy forward pass and prints the gradient-masking caveat', async () => {

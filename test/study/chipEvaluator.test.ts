@@ -150,3 +150,23 @@ const cifarSample = path.resolve(__dirname, '../../../shared/datasets/cifar10/da
     );
   });
 });
+
+describe('no growth across points', () => {
+  it('holds the same tfjs tensors and onnxruntime sessions after every point of a long run', async () => {
+    const { OrtSession } = await import('../../src/compiler/engine/ortSession');
+    const points: StudyPoint[] = [];
+    for (let k = 0; k < 4; k++) {
+      for (const device of ['reram', 'pcm', 'nand']) points.push(point({ device, votes: 2, seeds: [k], dataset: { name: 'mnist', limit: 60 } }));
+      points.push(point({ device: 'signal', noise: 'multiplicative', sigma: 0.3 + 0.1 * k, semantics: 'signal', votes: 2, seeds: [k], dataset: { name: 'mnist', limit: 60 } }));
+    }
+    const counts: Array<[number, number]> = [];
+    for (const p of points) {
+      await evaluate(p, Rng.fromSeed(3));
+      counts.push([tf.memory().numTensors, OrtSession.live]);
+    }
+    // The first round compiles and caches per (model, device); after it nothing grows:
+    // chips and their sessions are freed after each point, signal sessions are shared.
+    const settled = counts.slice(4);
+    for (const c of settled) expect(c).toEqual(settled[0]);
+  });
+});

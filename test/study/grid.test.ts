@@ -35,13 +35,12 @@ describe('validateStudyConfig', () => {
   });
 
   test.each<[string, Record<string, unknown>, ConfigError]>([
-    ['unknown device', { devices: ['reram', 'rram'] }, new ConfigError('devices[1]', 'rram', 'one of reram, pcm, nand')],
+    ['unknown device', { devices: ['reram', 'rram'] }, new ConfigError('devices[1]', 'rram', 'one of reram, pcm, nand, a chip object, or a chip .json/.yaml file')],
     ['sigma < 0', { sigmas: [0.2, -0.1] }, new ConfigError('sigmas[1]', -0.1, 'a finite number >= 0')],
     ['sigma NaN', { sigmas: [NaN] }, new ConfigError('sigmas[0]', NaN, 'a finite number >= 0')],
     ['votes 0', { votes: [1, 0] }, new ConfigError('votes[1]', 0, 'a positive integer')],
     ['votes non-integer', { votes: [2.5] }, new ConfigError('votes[0]', 2.5, 'a positive integer')],
     ['empty models', { models: [] }, new ConfigError('models', [], 'a non-empty list of model names')],
-    ['missing sigmas', { sigmas: undefined }, new ConfigError('sigmas', undefined, 'a non-empty list of numbers >= 0')],
     ['sigmas not a list', { sigmas: 0.4 }, new ConfigError('sigmas', 0.4, 'a non-empty list of numbers >= 0')],
     [
       'duplicate sigma',
@@ -69,11 +68,15 @@ describe('validateStudyConfig', () => {
       new ConfigError(
         'sigma',
         [0.1],
-        'no such study field; known fields: models, devices, noise, sigmas, votes, semantics, seeds, dataset, rootSeed',
+        'no such study field; known fields: models, devices, axes, zip, noise, sigmas, noiseSites, votes, semantics, seeds, dataset, rootSeed',
       ),
     ],
   ])('%s', (_name, patch, expected) => {
     expectThrows(() => validateStudyConfig({ ...base, ...patch }, KNOWN_DEVICES), expected);
+  });
+
+  test('sigmas default to [0] (chip studies give none)', () => {
+    expect(validateStudyConfig({ ...base, sigmas: undefined }, KNOWN_DEVICES).sigmas).toEqual([0]);
   });
 
   test('not an object', () => {
@@ -84,7 +87,7 @@ describe('validateStudyConfig', () => {
     expect(validateStudyConfig({ ...base, devices: ['myChip'] }, ['myChip']).devices).toEqual(['myChip']);
     expectThrows(
       () => validateStudyConfig({ ...base, devices: ['pcm'] }, []),
-      new ConfigError('devices[0]', 'pcm', 'one of (none known)'),
+      new ConfigError('devices[0]', 'pcm', 'one of (none known), a chip object, or a chip .json/.yaml file'),
     );
   });
 });

@@ -8,8 +8,10 @@ import { paretoFront } from '../../src/study/pareto';
 import {
   accuracyEnergyFront,
   accuracyEnergyParetoSpec,
+  accuracyVsAxisSpec,
   accuracyVsSigmaSpec,
   accuracyVsVotesSpec,
+  metricVsAxisSpec,
   dimensionsThatMatter,
   METRIC_PLOTS,
   metricVsVotesSpec,
@@ -197,8 +199,8 @@ describe('plot specs', () => {
 describe('SVG rendering', () => {
   // 2 models × 2 devices × 3 σ at V = 1 and 3, energy per decision grows with V.
   const records = makeRecords(
-    { models: ['a', 'b'], devices: ['reram', 'signal'], sigmas: [0, 0.4, 0.8], votes: [1, 3] },
-    (p) => ({ energyPicojoules: (p.device === 'signal' ? 20 : 200) * p.votes, latencyNs: 60 + 10 * (p.votes - 1) }),
+    { models: ['a', 'b'], devices: ['reram', 'pcm'], sigmas: [0, 0.4, 0.8], votes: [1, 3] },
+    (p) => ({ energyPicojoules: (p.device === 'pcm' ? 20 : 200) * p.votes, latencyNs: 60 + 10 * (p.votes - 1) }),
   );
 
   test('building specs does not load vega; rendering does', async () => {
@@ -241,13 +243,13 @@ describe('SVG rendering', () => {
 
   test('Pareto front: every point drawn, the front ones larger, one staircase per σ panel', async () => {
     const front = accuracyEnergyFront(records);
-    // signal is 10× cheaper at equal accuracy: its V = 1 (and, when σ > 0, its V = 3) make each front.
+    // pcm is 10× cheaper at equal accuracy: its V = 1 (and, when σ > 0, its V = 3) make each front.
     expect(front.map((r) => [r.point.device, r.point.sigma, r.point.votes, r.point.model])).toEqual([
-      ['signal', 0, 1, 'a'],
-      ['signal', 0.4, 1, 'a'],
-      ['signal', 0.4, 3, 'a'],
-      ['signal', 0.8, 1, 'a'],
-      ['signal', 0.8, 3, 'a'],
+      ['pcm', 0, 1, 'a'],
+      ['pcm', 0.4, 1, 'a'],
+      ['pcm', 0.4, 3, 'a'],
+      ['pcm', 0.8, 1, 'a'],
+      ['pcm', 0.8, 3, 'a'],
     ]);
     const { svg, warnings } = await renderSvg(accuracyEnergyParetoSpec(records)!);
     expect(warnings).toEqual([]);
@@ -300,7 +302,7 @@ describe('writeStudyOutputs', () => {
     expect(csv).toHaveLength(1 + 8);
     const md = fs.readFileSync(outputs.summaryPath, 'utf8');
     expect(md).toContain('8 points: models a; devices pcm, nand; σ 0, 1; votes 1, 5.');
-    expect(md).toContain('| model | device | noise | σ | semantics | votes | seeds | accuracy % | energyPicojoules |');
+    expect(md).toContain('| model | device | noise | σ | semantics | votes | seeds | accuracy % | energy (pJ) |');
     // σ = 0: pcm V=1 (95 %, 10 pJ) beats everything; σ = 1: pcm V=1 (45 %, 10 pJ), then V=5 (85 %, 50 pJ).
     expect(md).toContain(
       '| noise | σ | energy (pJ) | accuracy % | device | model | semantics | votes |\n' +
@@ -311,5 +313,77 @@ describe('writeStudyOutputs', () => {
     );
     expect(md).toContain('![Accuracy vs σ](accuracy-vs-sigma.svg)');
     expect(md).toContain('![Accuracy–energy Pareto front](accuracy-energy-pareto.svg)');
+  });
+});
+
+describe('plots over hardware axes', () => {
+  // 2 chips × ADC bits {4, 6, 8} × read time {25 s, 1 h, 1 day}; energy grows with the bits, accuracy with the bits and falls with time.
+  const config = validateStudyConfig(
+    {
+      models: ['a'], devices: ['pcm', 'reram'], noise: ['device'], semantics: ['passes'], seeds: [0], dataset: { name: 'mnist', limit: 10 },
+      axes: { 'adc.bits': [4, 6, 8], readTimeSeconds: ['25 s', '1 h', '1 day'] },
+    },
+    ['reram', 'pcm', 'nand', 'signal'],
+  );
+  const seconds: Record<string, number> = { '25 s': 25, '1 h': 3600, '1 day': 86400 };
+  const records = expandGrid(config).map((p) => {
+    const bits = p.axes!['adc.bits'] as number;
+    const t = seconds[p.axes!.readTimeSeconds as string];
+    return buildResultRecord(p, pointSeed(p, 0), 0, {
+      accuracyPerSeed: [Math.min(1, 0.5 + bits / 20 - Math.log10(t) / 20)],
+      metrics: { energyPicojoules: (p.device === 'pcm' ? 10 : 20) * 2 ** bits, tiles: 7 },
+      hardware: { kind: 'chip', chip: { adc: { bits }, readTimeSeconds: t, tile: { rows: 256, cols: 256 } } },
+    });
+  });
+  const rowsOf = (spec: unknown): PlotRow[] => (spec as { data: { values: PlotRow[] } }).data.values;
+
+  test('each swept field gets its plots; a metric that does not change along it, and single-point panels, get none', () => {
+    expect(studyPlots(records).map((p) => p.name)).toEqual([
+      'accuracy-vs-adc-bits',
+      'energy-vs-adc-bits',
+      'accuracy-vs-read-time-seconds',
+      'accuracy-energy-pareto',
+    ]);
+  });
+
+  test('x is the field: linear for ADC bits, log for a read time spanning decades (resolved to seconds)', () => {
+    const bits = accuracyVsAxisSpec(records, 'adc.bits') as unknown as Record<string, any>;
+    expect(bits.spec.encoding.x).toMatchObject({ field: 'x', type: 'quantitative', title: 'ADC bits', axis: { values: [4, 6, 8] } });
+    expect(bits.spec.encoding.color.title).toBe('model · read time (s)');
+    expect(new Set(rowsOf(bits).map((r) => r.series))).toEqual(new Set(['a · read time=25 s', 'a · read time=1 h', 'a · read time=1 day']));
+    const time = accuracyVsAxisSpec(records, 'readTimeSeconds') as unknown as Record<string, any>;
+    expect(time.spec.encoding.x).toMatchObject({ title: 'read time (s)', scale: { type: 'log' } });
+    expect(new Set(rowsOf(time).map((r) => r.x))).toEqual(new Set([25, 3600, 86400]));
+    // energy does not depend on the read time: one line per device panel
+    const energy = metricVsAxisSpec(records, 'adc.bits', METRIC_PLOTS[1]) as unknown as Record<string, any>;
+    expect(rowsOf(energy).map((r) => [r.device, r.x, r.value, r.series])).toEqual([
+      ['pcm', 4, 160, 'all points'], ['pcm', 6, 640, 'all points'], ['pcm', 8, 2560, 'all points'],
+      ['reram', 4, 320, 'all points'], ['reram', 6, 1280, 'all points'], ['reram', 8, 5120, 'all points'],
+    ]);
+    expect(metricVsAxisSpec(records, 'readTimeSeconds', METRIC_PLOTS[1])).toBeNull();
+  });
+
+  test('a categorical field (tile) is an ordinal axis in the order swept', () => {
+    const tiles = expandGrid(validateStudyConfig(
+      { models: ['a'], devices: ['pcm'], noise: ['device'], semantics: ['passes'], dataset: { name: 'mnist' }, axes: { tile: ['256x256', '64x64', '128x128'] } },
+      ['pcm'],
+    )).map((p, i) => buildResultRecord(p, pointSeed(p, 0), 0, { accuracyPerSeed: [0.9 - i / 10] }));
+    const spec = accuracyVsAxisSpec(tiles, 'tile') as unknown as Record<string, any>;
+    expect(spec.spec.encoding.x).toMatchObject({ field: 'x', type: 'ordinal', sort: ['256x256', '64x64', '128x128'] });
+  });
+
+  test('the Pareto front compares chips only, coloured per device and chip setting', () => {
+    const signal = expandGrid(validateStudyConfig({ models: ['a'], devices: ['signal'], sigmas: [0], semantics: ['signal'], dataset: { name: 'mnist', limit: 10 } }, ['signal']))
+      .map((p) => buildResultRecord(p, pointSeed(p, 0), 0, { accuracyPerSeed: [1], metrics: { energyPicojoules: 1 }, hardware: { kind: 'signal', noise: { kind: 'multiplicative', sigma: 0 } } }));
+    const front = accuracyEnergyFront([...records, ...signal]);
+    expect(front.every((r) => r.point.device !== 'signal')).toBe(true);
+    expect(front.length).toBeGreaterThan(0);
+    const spec = accuracyEnergyParetoSpec([...records, ...signal]) as unknown as Record<string, any>;
+    expect(rowsOf(spec)).toHaveLength(records.length);
+    const colour = spec.spec.layer[1].encoding.color;
+    expect(colour.title).toBe('device · ADC bits · read time (s)');
+    expect(colour.sort).toHaveLength(18);
+    expect(colour.scale).toEqual({ scheme: 'tableau20' });
+    expect(accuracyEnergyParetoSpec(signal)).toBeNull();
   });
 });

@@ -23,7 +23,7 @@ test('metric names are the union, sorted', () => {
 test('Markdown table', () => {
   expect(summaryMarkdown(records)).toBe(
     [
-      '| model | device | noise | σ | semantics | votes | seeds | accuracy % | backend | energyPicojoules | latencyNs | note |',
+      '| model | device | noise | σ | semantics | votes | seeds | accuracy % | backend | energy (pJ) | latency (ns) | note |',
       '| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       '| cnn6 | reram | multiplicative | 0.5 | passes | 1 | 2 | 85.00 ± 7.07 | wasm |  | 60 | a "quoted", value |',
       '| cnn6 | reram | multiplicative | 0.5 | passes | 5 | 1 | 98.77 |  | 1235 | 100.1 |  |',

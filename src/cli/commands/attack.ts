@@ -63,7 +63,9 @@ interface AttackFlags {
   out: string;
   whiteBoxSigma?: string;
   whiteBoxLimit?: string;
+  whiteBoxRestarts: string;
   eotSamples: string;
+  resume?: boolean;
   json?: boolean;
 }
 
@@ -84,6 +86,7 @@ export interface AttackPlan {
   readonly out: string;
   readonly whiteBoxSigma?: number;
   readonly whiteBoxLimit?: number;
+  readonly whiteBoxRestarts: number;
   readonly eotSamples: number;
 }
 
@@ -96,8 +99,8 @@ export function parseAttackFlags(flags: AttackFlags): AttackPlan {
     throw new ConfigError('--dataset', flags.dataset, `one of ${ATTACK_DATASETS.join(', ')}`);
   }
   const dataset = flags.dataset as AttackDataset;
-  if (flags.source === undefined && flags.examples === undefined) {
-    throw new ConfigError('--source', flags.source, 'a source model to attack (zoo:NAME or a tfjs model.json), or --examples FILE.npy');
+  if (flags.source === undefined && flags.examples === undefined && flags.whiteBoxSigma === undefined) {
+    throw new ConfigError('--source', flags.source, 'a source model to attack (zoo:NAME or a tfjs model.json), or --examples FILE.npy (or only --white-box-sigma)');
   }
   if (flags.source !== undefined && flags.examples !== undefined) {
     throw new ConfigError('--examples', flags.examples, 'to be left out with --source (re-evaluating saved examples needs no source)');
@@ -139,6 +142,7 @@ export function parseAttackFlags(flags: AttackFlags): AttackPlan {
     out: flags.out,
     whiteBoxSigma,
     whiteBoxLimit: flags.whiteBoxLimit === undefined ? undefined : parseIntegerOption('--white-box-limit', flags.whiteBoxLimit, 1),
+    whiteBoxRestarts: parseIntegerOption('--white-box-restarts', flags.whiteBoxRestarts, 1),
     eotSamples: parseIntegerOption('--eot-samples', flags.eotSamples, 1),
   };
 }
@@ -305,7 +309,9 @@ export function registerAttack(program: Command): void {
     .option('--out <dir>', 'folder for adversarial.npy, adversarial.json, transfer.json and table.md', path.join('results', 'attack'))
     .option('--white-box-sigma <sigma>', 'also attack the target itself through its noisy forward pass at this σ (gradient-masking check)')
     .option('--white-box-limit <n>', 'images for the white-box check (default: all attacked)')
+    .option('--white-box-restarts <r>', 'restarts of the white-box attacks (their iterations, ε and step are the transfer attack\'s)', '1')
     .option('--eot-samples <m>', 'noisy passes averaged per step by the EOT white-box attack', '8')
+    .option('--resume', 'continue an interrupted attack from the partial examples in --out (same source, attack, seed and images)')
     .option('--json', 'print the results as JSON')
     .action(async (flags: AttackFlags) => {
       const plan = parseAttackFlags(flags);
@@ -316,7 +322,8 @@ export function registerAttack(program: Command): void {
       const report = progress();
       const started = Date.now();
 
-      let adversarial: { x: Float32Array; labels: Uint8Array };
+      const transfer = plan.source !== undefined || plan.examples !== undefined;
+      let adversarial: { x: Float32Array; labels: Uint8Array } | undefined;
       let meta: ExamplesMeta | undefined;
       let natural: { x: Float32Array; labels: Uint8Array } | undefined = { x: test.x, labels: test.labels };
       if (plan.examples !== undefined) {
@@ -327,13 +334,9 @@ export function registerAttack(program: Command): void {
         const m = read.labels.length;
         const per = test.x.length / n;
         natural = m <= n && read.labels.every((y, i) => y === test.labels[i]) ? { x: test.x.subarray(0, m * per), labels: test.labels.subarray(0, m) } : undefined;
-      } else {
-        const source = await loadLayersModelArg('--source', plan.source!);
-        const result = pgdAttack(
-          source,
-          { x: test.x, labels: test.labels, shape: test.shape },
-          { ...plan.attack, seed: plan.seed, batchSize: plan.batch, onProgress: (d, t) => report('attack', d, t) },
-        );
+      } else if (plan.source !== undefined) {
+        const source = await loadLayersModelArg('--source', plan.source);
+        const result = attackInChunks(source, test, plan, outDir, flags.resume === true, (d, t) => report('attack', d, t));
         let dist = 0;
         const per = test.x.length / n;
         for (let i = 0; i < n; i++) {
@@ -356,16 +359,19 @@ export function registerAttack(program: Command): void {
         adversarial = { x: result.x, labels: test.labels };
         writeFileAtomic(path.join(outDir, 'adversarial.npy'), encodeNpyFloat32(result.x, test.shape));
         writeFileAtomic(path.join(outDir, 'adversarial.json'), JSON.stringify(meta, null, 2) + '\n');
+        for (const f of PARTIAL_FILES) fs.rmSync(path.join(outDir, f), { force: true });
       }
       const attackSeconds = (Date.now() - started) / 1000;
 
       const targetModel = await loadTargetArg(plan.target);
-      const rows = await evaluateTransfer(
-        targetModel,
-        adversarial,
-        { sigmas: plan.sigmas, devices: plan.devices, runs: plan.runs, seed: plan.seed, onRun: (d, t) => report('target runs', d, t) },
-        natural,
-      );
+      const rows = adversarial
+        ? await evaluateTransfer(
+            targetModel,
+            adversarial,
+            { sigmas: plan.sigmas, devices: plan.devices, runs: plan.runs, seed: plan.seed, onRun: (d, t) => report('target runs', d, t) },
+            natural,
+          )
+        : [];
       let whiteBox: WhiteBoxResult[] | undefined;
       if (plan.whiteBoxSigma !== undefined) {
         if (!(targetModel instanceof tf.LayersModel)) throw new ConfigError('--white-box-sigma', plan.whiteBoxSigma, 'a --target given as zoo:NAME or a tfjs model.json (the white-box attack needs its gradients)');
@@ -377,6 +383,7 @@ export function registerAttack(program: Command): void {
           {
             sigma: plan.whiteBoxSigma,
             ...plan.attack,
+            restarts: plan.whiteBoxRestarts,
             seed: plan.seed,
             eotSamples: plan.eotSamples,
             runs: plan.runs,
@@ -390,10 +397,10 @@ export function registerAttack(program: Command): void {
       const result = {
         source: meta?.source ?? null,
         target: plan.target,
-        examples: plan.examples ?? path.join(outDir, 'adversarial.npy'),
+        examples: transfer ? (plan.examples ?? path.join(outDir, 'adversarial.npy')) : null,
         dataset: plan.dataset,
         testData: meta?.testData ?? test.description,
-        count: adversarial.labels.length,
+        count: adversarial?.labels.length ?? 0,
         attack: meta?.attack ?? null,
         sourceNaturalAccuracy: meta?.sourceNaturalAccuracy ?? null,
         sourceAdversarialAccuracy: meta?.sourceAdversarialAccuracy ?? null,
@@ -401,7 +408,7 @@ export function registerAttack(program: Command): void {
         runs: plan.runs,
         seed: plan.seed,
         rows,
-        ...(whiteBox ? { whiteBox: { sigma: plan.whiteBoxSigma, eotSamples: plan.eotSamples, results: whiteBox, caveat: GRADIENT_MASKING_CAVEAT } } : {}),
+        ...(whiteBox ? { whiteBox: { sigma: plan.whiteBoxSigma, restarts: plan.whiteBoxRestarts, limit: Math.min(plan.whiteBoxLimit ?? n, n), eotSamples: plan.eotSamples, results: whiteBox, caveat: GRADIENT_MASKING_CAVEAT } } : {}),
         attackSeconds,
         seconds: (Date.now() - started) / 1000,
         backend: backendName(),
@@ -413,15 +420,60 @@ export function registerAttack(program: Command): void {
         `, classified by ${plan.target}\n` +
         (meta ? `source accuracy: natural ${pct(meta.sourceNaturalAccuracy)}, on its own adversarial examples (white-box) ${pct(meta.sourceAdversarialAccuracy)}; mean L∞ distance ${meta.meanLinfDistance.toFixed(4)}\n` : '');
       const markdown =
-        header +
-        '\n' +
-        transferTable(rows) +
-        (whiteBox ? `\nWhite-box attacks on the target itself (first ${Math.min(plan.whiteBoxLimit ?? n, n)} images):\n\n${whiteBoxTable(whiteBox, plan.whiteBoxSigma!)}\n${GRADIENT_MASKING_CAVEAT}\n` : '');
+        (transfer ? header + '\n' + transferTable(rows) : '') +
+        (whiteBox ? `\nWhite-box PGD on the target itself (first ${Math.min(plan.whiteBoxLimit ?? n, n)} images, ${plan.attack.iterations} iterations, ${plan.whiteBoxRestarts} restart(s)):\n\n${whiteBoxTable(whiteBox, plan.whiteBoxSigma!)}\n${GRADIENT_MASKING_CAVEAT}\n` : '');
       writeFileAtomic(path.join(outDir, 'transfer.json'), JSON.stringify(result, null, 2) + '\n');
       writeFileAtomic(path.join(outDir, 'table.md'), markdown);
       process.stdout.write(flags.json ? JSON.stringify(result) + '\n' : markdown);
     });
   registerAdversarialTrain(program);
+}
+
+const PARTIAL_FILES = ['adversarial.partial.npy', 'adversarial.partial.json'];
+
+/**
+ * PGD on the source `--batch` images at a time, saving the examples made so far
+ * after every chunk (`adversarial.partial.npy`/`.json` in `--out`), so an
+ * interrupted attack continues with `--resume`. The random starts are keyed by
+ * the image's index in the attacked set, so the chunks give what one call would.
+ */
+function attackInChunks(
+  source: tf.LayersModel,
+  test: TestSet,
+  plan: AttackPlan,
+  outDir: string,
+  resume: boolean,
+  onProgress: (done: number, total: number) => void,
+): { x: Float32Array; fooled: Uint8Array } {
+  const n = test.labels.length;
+  const per = test.x.length / n;
+  const x = new Float32Array(test.x.length);
+  const fooled = new Uint8Array(n);
+  const key = JSON.stringify({ source: plan.source, attack: plan.attack, seed: plan.seed, batch: plan.batch, dataset: plan.dataset, testData: test.description });
+  const [npyFile, jsonFile] = PARTIAL_FILES.map((f) => path.join(outDir, f));
+  let start = 0;
+  if (resume && fs.existsSync(npyFile) && fs.existsSync(jsonFile)) {
+    const saved = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as { key: string; done: number; fooled: number[] };
+    if (saved.key !== key) throw new ConfigError('--resume', outDir, `partial examples of this attack (${jsonFile} is of another source, attack, seed or image set)`);
+    const npy = decodeNpyFloat32(fs.readFileSync(npyFile), npyFile);
+    x.set(npy.data.subarray(0, saved.done * per));
+    fooled.set(saved.fooled.slice(0, saved.done));
+    start = saved.done;
+  }
+  const total = n * plan.attack.restarts;
+  for (; start < n; start += plan.batch) {
+    const end = Math.min(n, start + plan.batch);
+    const r = pgdAttack(
+      source,
+      { x: test.x.subarray(start * per, end * per), labels: test.labels.subarray(start, end), shape: [end - start, ...test.shape.slice(1)] },
+      { ...plan.attack, seed: plan.seed, exampleOffset: start, batchSize: plan.batch, onProgress: (d) => onProgress(start * plan.attack.restarts + d, total) },
+    );
+    x.set(r.x, start * per);
+    fooled.set(r.fooled, start);
+    writeFileAtomic(npyFile, encodeNpyFloat32(x.subarray(0, end * per), [end, ...test.shape.slice(1)]));
+    writeFileAtomic(jsonFile, JSON.stringify({ key, done: end, fooled: Array.from(fooled.subarray(0, end)) }) + '\n');
+  }
+  return { x, fooled };
 }
 
 /** `--target`: a LayersModel for zoo:/model.json (so the white-box check can differentiate it), else the IR graph of an .onnx file. */

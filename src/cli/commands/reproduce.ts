@@ -51,8 +51,12 @@ interface ReproduceFlags {
   shard?: string;
   workers: string;
   trainingSweep?: boolean;
+  zoo?: string;
+  sigmas?: string;
   sweepEpochs: string;
   sweepSigmas: string;
+  sweepRuns?: string;
+  reportOnly?: boolean;
 }
 
 function parseShard(raw: string | undefined): { index: number; count: number } | undefined {
@@ -128,12 +132,16 @@ export function registerReproduce(program: Command): void {
     .option('--device-limit <n>', `samples per device cell (default ${FULL_DEFAULTS.deviceLimit}, or --limit if smaller)`)
     .option('--devices <list>', `device presets for the device columns and schedules (default ${FULL_DEFAULTS.devices.join(',')})`)
     .option('--chips <n>', `programmed chips per device cell (default ${FULL_DEFAULTS.chips}; --quick ${QUICK_DEFAULTS.chips})`)
+    .option('--sigmas <list>', 'inference σ of the tables (default 0,0.2,0.4,0.6,0.8,1; must include 0)')
+    .option('--zoo <dir>', 'zoo folder with the models and manifest.json (default: the repository\'s zoo/)')
     .option('--seed <n>', 'root seed of every noisy run', '0')
     .option('--shard <i/n>', 'compute only shard i of n of the missing cells (shards share --out; run once more without --shard to write the document)')
     .option('--workers <n>', 'onnxruntime worker threads per signal-level cell', '1')
+    .option('--report-only', 'compute nothing: print and write the document from the results already in --out')
     .option('--training-sweep', 'first train the training-budget sweep models that are missing (ohmic train, one process per σ_train)')
     .option('--sweep-epochs <list>', 'epoch counts of the training-budget sweep', '1,2,4')
     .option('--sweep-sigmas <list>', 'σ_train of the training-budget sweep', '0,0.6')
+    .option('--sweep-runs <r>', `noisy runs per cell of the sweep's models (default ${FULL_DEFAULTS.sweepRuns})`)
     .action(async (flags: ReproduceFlags) => {
       const sections = parseSections(flags);
       const base = flags.quick ? QUICK_DEFAULTS : FULL_DEFAULTS;
@@ -157,6 +165,9 @@ export function registerReproduce(program: Command): void {
         passChips: Math.min(base.passChips, intOr('--chips', flags.chips, base.chips)!),
         rootSeed: parseIntegerOption('--seed', flags.seed, 0),
         sweepDir,
+        sweepRuns: intOr('--sweep-runs', flags.sweepRuns, base.sweepRuns)!,
+        ...(flags.sigmas === undefined ? {} : { sigmas: numberList('--sigmas', flags.sigmas) }),
+        ...(flags.zoo === undefined ? {} : { zooDir: path.resolve(flags.zoo) }),
       } satisfies ReproduceOptions);
       const shard = parseShard(flags.shard);
       const workers = parseIntegerOption('--workers', flags.workers, 1);
@@ -185,6 +196,7 @@ export function registerReproduce(program: Command): void {
         dataDir,
         shard,
         workers,
+        compute: !flags.reportOnly,
         shouldStop: () => stop,
         onProgress: (p) => {
           const s = p.cell.spec;
@@ -194,9 +206,11 @@ export function registerReproduce(program: Command): void {
               : s.kind === 'device'
                 ? `${s.model.replace(/^.*\//, '')} on ${s.device}`
                 : `${s.kind} ${s.model.replace(/^.*\//, '')}${'device' in s ? ` ${s.device}` : ''}`;
-          const line = `[${p.done + (p.runsDone === p.runsTotal && p.runsDone > 0 ? 1 : 0)}/${p.total}] ${what} run ${p.runsDone}/${p.runsTotal}  ${(p.elapsedMs / 1000).toFixed(0)} s`;
+          const line = p.finished
+            ? `[${p.done}/${p.total}] ${what} done  ${(p.elapsedMs / 1000).toFixed(0)} s`
+            : `[${p.done}/${p.total}] ${what} run ${p.runsDone}/${p.runsTotal}  ${(p.elapsedMs / 1000).toFixed(0)} s`;
           if (tty) process.stderr.write(`\r${line}\x1b[K`);
-          else if (p.runsDone === p.runsTotal && p.runsDone > 0) process.stderr.write(line + '\n');
+          else if (p.finished) process.stderr.write(line + '\n');
         },
       });
       process.removeListener('SIGINT', onSignal);
@@ -227,7 +241,7 @@ export function registerReproduce(program: Command): void {
         ...familiesFor(options.sections).flatMap((f) => familyModels(f, options.zooDir)),
         ...(options.sections.includes('sweep') ? sweepModels(sweepDir).map((s) => s.entry) : []),
       ];
-      const manifest = new Map(readZooManifest().models.map((m) => [m.name, m]));
+      const manifest = new Map(readZooManifest(options.zooDir).models.map((m) => [m.name, m]));
       const seen = new Set<string>();
       const testSets = familiesFor(options.sections).map((f) =>
         f.dataset === 'mnist' ? `MNIST t10k (${dataDir}/mnist)` : f.dataset === 'mnist-strokes' ? 'MNIST stroke test sequences (mnist-stroke/sequences.tar.gz), 100 steps, zero padding first' : 'CIFAR-10 data_batch_1 images 3500..3999 (held out from DenseNet training)',

@@ -8,13 +8,13 @@ import type { Command } from 'commander';
 import { initBackend, backendName } from '../../backend';
 import { ConfigError, DataError } from '../../errors';
 import { Rng } from '../../rng';
-import { compile } from '../../compiler/compile';
-import { validateSignalNoise } from '../../crossbar/noise/signalNoise';
+import { compileHardware, hardwareExecution } from '../../compiler/compileHardware';
+import { describeHardware } from '../../compiler/hardware';
 import type { Graph } from '../../compiler/ir/graph';
 import { decodeNpyFloat32 } from '../../compiler/npy';
 import { ENGINE_NAMES, type EngineName, type ModelRunner } from '../../compiler/engine/modelRunner';
 import { voteDecision, voteSeeds } from '../../models/voting';
-import { chipFromDeviceArg, loadModelArg } from '../modelArg';
+import { hardwareFromFlags, loadModelWithNames } from '../modelArg';
 import { parseIntegerOption } from '../options';
 import { readInputsFile } from '../inputsFile';
 import { progressBar, showsProgress } from '../progressBar';
@@ -75,9 +75,11 @@ function rowsOf(y: Float32Array, count: number, dims: readonly number[]): unknow
 interface RunOpts {
   model: string;
   inputs: string;
-  device: string;
+  device?: string;
+  hardware?: string;
   tile?: string;
   noise?: string;
+  noiseSite?: string;
   seed: string;
   batch: string;
   threads?: string;
@@ -92,9 +94,11 @@ export function registerRun(program: Command): void {
     .description('Run inputs through a programmed chip (device noise) or with the paper\'s signal-level noise after every MVM.')
     .requiredOption('--model <model>', 'zoo:NAME, a .onnx file, or a tfjs model.json')
     .requiredOption('--inputs <file>', 'a .npy float32 array [N, ...input shape], or JSON { "shape": [...], "data": [[...], ...] }')
-    .option('--device <device>', 'reram | pcm | nand | ideal, or a chip/device .json file', 'ideal')
+    .option('--device <device>', 'reram | pcm | nand | ideal, or a chip/device .json/.yaml file (default ideal)')
     .option('--tile <RxC>', 'tile size, e.g. 256x256')
+    .option('--hardware <file>', 'a hardware description (.json/.yaml): { kind: chip, chip, layers } | { kind: signal, noise, site } | { kind: exact }, e.g. a study record\'s "hardware"; replaces --device, --tile, --noise')
     .option('--noise <kind:sigma>', 'signal-level noise instead of the device: mult:0.4 or add:0.4')
+    .option('--noise-site <site>', 'where --noise goes: mvm (the raw product), bias (after the bias add), norm (after the batch norm); default: the model\'s own noise layers, else mvm')
     .option('--seed <n>', 'seed of the programming draw and of the runs\' dynamic noise', '0')
     .option('--batch <n>', 'inputs per batch (memory stays bounded by it)', '256')
     .option('--threads <n>', 'onnxruntime threads (default: every core)')
@@ -110,18 +114,19 @@ export function registerRun(program: Command): void {
       const threads = opts.threads === undefined ? Math.max(1, os.availableParallelism?.() ?? os.cpus().length) : parseIntegerOption('--threads', opts.threads, 1);
       if (!(ENGINE_NAMES as readonly string[]).includes(opts.engine)) throw new ConfigError('--engine', opts.engine, `one of ${ENGINE_NAMES.join(', ')}`);
       const engine = opts.engine as EngineName;
-      const noise = opts.noise === undefined ? undefined : validateSignalNoise(opts.noise, '--noise');
-      const graph = await loadModelArg(opts.model);
-      const compiled = compile(graph, { chip: chipFromDeviceArg(opts.device, opts.tile) });
+      const hardware = hardwareFromFlags(opts);
+      const noise = hardware.kind === 'signal' ? hardware.noise : undefined;
+      const { graph, sourceNames } = await loadModelWithNames(opts.model);
+      const compiled = compileHardware(graph, hardware, sourceNames ? { sourceNames } : {});
       const inputs = readRunInputs(opts.inputs, compiled.graph);
-      const streams = voteSeeds(Rng.fromSeed(seed), noise ? 'signal' : 'passes', votes);
+      const streams = voteSeeds(Rng.fromSeed(seed), hardware.kind === 'chip' ? 'passes' : 'signal', votes);
       const bar = showsProgress(process.stderr, process.env) && inputs.count * votes >= 2048 ? progressBar(process.stderr) : null;
       const started = Date.now();
       const runs: Float32Array[] = [];
       let runner: ModelRunner | null = null;
-      const chip = noise ? null : compiled.program(streams[0].program!);
+      const exec = hardwareExecution(compiled, hardware, hardware.kind === 'chip' ? streams[0].program! : seed);
       try {
-        runner = await compiled.runner(noise ? { kind: 'signal', noise } : { kind: 'chip', chip: chip! }, { engine, threads });
+        runner = await compiled.runner(exec.execution, { engine, threads });
         for (let v = 0; v < votes; v++) {
           runs.push(
             await runner.runAll(inputs.data, {
@@ -138,7 +143,7 @@ export function registerRun(program: Command): void {
       } finally {
         bar?.end();
         await runner?.dispose();
-        chip?.dispose();
+        exec.release();
       }
       const outDims = runner.outputDims;
       const labels = outDims.length === 1 && outDims[0] > 1 ? Array.from(voteDecision(runs, { batch: inputs.count, classes: outDims[0] })) : undefined;
@@ -149,7 +154,8 @@ export function registerRun(program: Command): void {
         outputs: rows,
         ...(labels ? { labels } : {}),
         outputKind,
-        mode: noise ? `signal-level ${noise.kind} σ=${noise.sigma}` : `device ${opts.device}`,
+        mode: opts.hardware !== undefined ? `${describeHardware(hardware)} (${opts.hardware})` : noise || hardware.kind === 'exact' ? describeHardware(hardware) : `device ${opts.device ?? 'ideal'}`,
+        hardware,
         seed,
         votes,
         engine,

@@ -10,6 +10,8 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../errors';
 import { initBackend } from '../../backend';
 import { compile } from '../../compiler/compile';
+import { measureEnergyOnData } from '../../compiler/report';
+import { calibrationInputs, CALIBRATION_HELP, CALIBRATION_LIMIT_HELP } from '../calibration';
 import { chipFromDeviceArg, loadModelArg } from '../modelArg';
 import { parseNumberOption } from '../options';
 import {
@@ -36,6 +38,8 @@ interface ScheduleOptions {
   model?: string;
   device: string;
   tile?: string;
+  calibration?: string;
+  calibrationLimit?: string;
 }
 
 /** Library field names → the flags that set them, so errors name what the user typed. */
@@ -153,9 +157,13 @@ async function inputFromModel(opts: ScheduleOptions): Promise<ScheduleInput> {
   }
   const votes = required('--votes', parseNumber('--votes', opts.votes), 'a positive integer (votes V)');
   await initBackend();
-  const compiled = compile(await loadModelArg(opts.model), { chip: chipFromDeviceArg(opts.device, opts.tile) });
+  const graph = await loadModelArg(opts.model);
+  const compiled = compile(graph, { chip: chipFromDeviceArg(opts.device, opts.tile) });
   try {
-    return withFlagNames(() => compiled.scheduleInput(votes));
+    // With calibration data the energy per inference is measured on it; else the plan's worst-case bound.
+    const calibration = calibrationInputs(opts.calibration, opts.calibrationLimit ?? '256', graph);
+    const measured = calibration ? (await measureEnergyOnData(compiled, calibration)).perInferencePicojoules : undefined;
+    return withFlagNames(() => compiled.scheduleInput(votes, measured === undefined ? {} : { energyPerInferencePicojoules: measured }));
   } finally {
     compiled.dispose();
   }
@@ -179,6 +187,8 @@ export function registerSchedule(program: Command): void {
     .option('--model <model>', 'take the stages, stage times, energy, tiles and area from this model compiled on --device (zoo:NAME, .onnx, model.json) instead of --stages/--stage-ns/--energy-pj')
     .option('--device <device>', 'with --model: reram | pcm | nand | ideal, or a chip/device .json file', 'reram')
     .option('--tile <RxC>', 'with --model: tile size, e.g. 256x256')
+    .option('--calibration <inputs>', `with --model: take the energy per inference measured on ${CALIBRATION_HELP.replace("the model's own inputs to measure effective σ and energy on: ", '')} (default: the worst-case bound)`)
+    .option('--calibration-limit <N>', `with --calibration: ${CALIBRATION_LIMIT_HELP}`, '256')
     .option('--mode <mode>', 'pipelined | sequential | parallel | all', 'all')
     .option('--json', 'print JSON ({input, results}) instead of a table')
     .action(async (opts: ScheduleOptions) => {

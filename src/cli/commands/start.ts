@@ -10,7 +10,7 @@ import { normaliseResultsFile, readResults } from '../../study/resultsFile';
 import { writeStudyOutputs } from '../../study/studyOutputs';
 import { summaryMarkdown } from '../../study/summary';
 import { chipEvaluatorModule } from '../../study/chipEvaluatorModule';
-import { validateChipPoint } from '../../study/chipEvaluator';
+import { validateChipPoint, validateChipStudy } from '../../study/chipEvaluator';
 import { DEFAULT_STUDY_LIMIT, defaultStudyConfigs, defaultStudyModels } from '../../study/defaultStudy';
 import { embeddedMnistDir } from '../../data';
 import { parseIntegerOption } from '../options';
@@ -39,6 +39,7 @@ export function registerStart(program: Command): void {
         throw new ConfigError('zoo', 'no CNN-6 models', 'zoo/manifest.json to list cnn6-mnist-mult-* models (train one with ohmic train)');
       }
       const { chips, signal } = defaultStudyConfigs(models, limit);
+      for (const c of [chips, signal]) validateChipStudy(c);
       for (const p of [...expandGrid(chips), ...expandGrid(signal)]) validateChipPoint(p);
       const outDir = prepareOutputFolder('--out', opts.out);
       const files = { chips: path.join(outDir, 'chips.jsonl'), signal: path.join(outDir, 'signal.jsonl') };

@@ -16,7 +16,7 @@ import type { EvaluatorModule } from '../../study/evaluator';
 import { expandGrid, validateStudyConfig, type StudyConfig } from '../../study/grid';
 import { normaliseResultsFile, readResults, scanResultsFile } from '../../study/resultsFile';
 import { runStudy, type RunStudyReport } from '../../study/runStudy';
-import { validateChipPoint } from '../../study/chipEvaluator';
+import { checkStudyLayerNames, validateChipPoint, validateChipStudy } from '../../study/chipEvaluator';
 import { formatShard, parseShard, shardFromEnv, WHOLE_GRID, type Shard } from '../../study/shard';
 import { readStudyConfigFile } from '../../study/studyConfigFile';
 import { writeStudyOutputs, type StudyOutputs } from '../../study/studyOutputs';
@@ -41,6 +41,9 @@ export interface StudyFlags {
   dataset?: string;
   limit?: string;
   rootSeed?: string;
+  axis?: string[];
+  zip?: boolean;
+  noiseSites?: string;
   out: string;
   allowLarge?: boolean;
   shard?: string;
@@ -65,6 +68,8 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   'dataset.name': '--dataset',
   'dataset.limit': '--limit',
   rootSeed: '--root-seed',
+  noiseSites: '--noise-sites',
+  zip: '--zip',
 };
 
 /** Flags that define the grid; with `--config` they belong in the file. */
@@ -79,6 +84,9 @@ const GRID_FLAGS: ReadonlyArray<readonly [keyof StudyFlags, string]> = [
   ['dataset', '--dataset'],
   ['limit', '--limit'],
   ['rootSeed', '--root-seed'],
+  ['axis', '--axis'],
+  ['zip', '--zip'],
+  ['noiseSites', '--noise-sites'],
 ];
 
 /** The default dataset of a study given by flags. */
@@ -107,6 +115,9 @@ export function studyConfigFromFlags(flags: StudyFlags, knownDevices: readonly s
   set('votes', list('votes', '--votes')?.map(numberOrText));
   set('semantics', list('semantics', '--semantics'));
   set('seeds', list('seeds', '--seeds')?.map(numberOrText));
+  if (flags.axis !== undefined && flags.axis.length > 0) raw.axes = Object.fromEntries(flags.axis.map(parseAxisFlag));
+  if (flags.zip) raw.zip = true;
+  set('noiseSites', list('noiseSites', '--noise-sites'));
   raw.dataset = {
     name: flags.dataset ?? DEFAULT_STUDY_DATASET,
     limit: flags.limit === undefined ? null : numberOrText(flags.limit),
@@ -115,12 +126,36 @@ export function studyConfigFromFlags(flags: StudyFlags, knownDevices: readonly s
   try {
     return validateStudyConfig(raw, knownDevices);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    const m = /^([A-Za-z]+(?:\.[A-Za-z]+)?)(.*)$/.exec(err.field);
-    const flag = m === null ? undefined : FLAG_OF_FIELD[m[1]];
-    if (flag === undefined || m === null) throw err;
-    throw new ConfigError(`${flag}${m[2]}`, err.value, err.expected);
+    throw flagError(err);
   }
+}
+
+/** A study config error renamed to the flag that set the field (`sigmas[1]` → `--sigmas[1]`, `axes.adc.bits[0]` → `--axis adc.bits[0]`). */
+function flagError(err: unknown): unknown {
+  if (!(err instanceof ConfigError)) return err;
+  if (err.field.startsWith('axes.')) return new ConfigError(`--axis ${err.field.slice(5)}`, err.value, err.expected);
+  if (err.field === 'axes') return new ConfigError('--axis', err.value, err.expected);
+  const m = /^([A-Za-z]+(?:\.[A-Za-z]+)?)(.*)$/.exec(err.field);
+  const flag = m === null ? undefined : FLAG_OF_FIELD[m[1]];
+  if (flag === undefined || m === null) return err;
+  return new ConfigError(`${flag}${m[2]}`, err.value, err.expected);
+}
+
+/** An error from checking a validated study, named as the user gave the field: by flag, or in the config file. */
+function studyFieldError(err: unknown, configFile: string | undefined): unknown {
+  if (!(err instanceof ConfigError)) return err;
+  return configFile === undefined ? flagError(err) : new ConfigError(`${configFile}: ${err.field}`, err.value, err.expected);
+}
+
+/**
+ * `--axis PATH=V1,V2,...`: a sweep axis over a chip field. Values are decimal
+ * numbers, `null`, `true`/`false`, or text (`128x128`, `1 h`).
+ */
+export function parseAxisFlag(text: string): [string, unknown[]] {
+  const eq = text.indexOf('=');
+  if (eq <= 0 || eq === text.length - 1) throw new ConfigError('--axis', text, 'PATH=V1,V2,..., e.g. adc.bits=4,6,8 or tile=128x128,256x256');
+  const values = parseListOption('--axis', text.slice(eq + 1)).map((v) => (v === 'null' ? null : v === 'true' ? true : v === 'false' ? false : numberOrText(v)));
+  return [text.slice(0, eq).trim(), values];
 }
 
 /** The study config: from `--config` (then no grid flag may be given) or from the grid flags. */
@@ -316,7 +351,13 @@ export async function studyCommand(flags: StudyFlags): Promise<StudyCommandResul
   // signal device a σ): checked for every point before anything runs.
   if (flags.evaluator === undefined) {
     checkChipStudyModels(config, flags.config);
-    for (const p of expandGrid(config)) validateChipPoint(p);
+    try {
+      validateChipStudy(config);
+      for (const p of expandGrid(config)) validateChipPoint(p);
+      await checkStudyLayerNames(config);
+    } catch (err) {
+      throw studyFieldError(err, flags.config);
+    }
   }
   // An existing file, a path under a file, a dangling link, an unwritable folder or
   // /proc: a ConfigError naming --out, before any point runs.
@@ -355,21 +396,29 @@ export function registerStudy(program: Command): void {
   program
     .command('study')
     .description(
-      'Run a what-if grid (models × devices × noise × σ × voting semantics × votes, over seeds) and write ' +
+      'Run a what-if grid (models × devices, each over its chip --axis values × noise × σ (× noise sites) × voting semantics × votes, over seeds) and write ' +
         'results.jsonl, summary.md, results.csv and SVG plots into --out. A killed study resumes with --resume.',
     )
     .requiredOption('--out <dir>', 'output folder: results, report and plots')
-    .option('--config <file>', 'study config JSON {models, devices, noise, sigmas, votes, semantics, seeds, dataset, rootSeed}; replaces the grid flags')
+    .option('--config <file>', 'study config, JSON or YAML {models, devices, axes, zip, noise, sigmas, noiseSites, votes, semantics, seeds, dataset, rootSeed}; replaces the grid flags')
     .option('--models <list>', 'comma-separated model names (zoo names or files)')
-    .option('--devices <list>', `comma-separated devices: ${STUDY_DEVICES.join(', ')}`)
+    .option('--devices <list>', `comma-separated devices: ${STUDY_DEVICES.join(', ')}, or chip .json/.yaml files`)
     .option('--noise <list>', 'noise kinds: multiplicative, additive, device (default multiplicative)')
-    .option('--sigmas <list>', 'noise standard deviations σ >= 0, e.g. 0,0.2,0.4')
+    .option('--sigmas <list>', 'signal-level noise standard deviations σ >= 0, e.g. 0,0.2,0.4 (chips take none: their noise is the device\'s)')
     .option('--votes <list>', 'numbers of votes V >= 1 (default 1)')
     .option('--semantics <list>', 'voting semantics: passes, replicas, signal (default signal)')
     .option('--seeds <list>', 'replicate seeds; accuracy is reported as mean ± std over them (default 0)')
     .option('--dataset <name>', `dataset to evaluate on (default ${DEFAULT_STUDY_DATASET})`)
     .option('--limit <n>', 'evaluate on the first n examples of the dataset (default: all)')
     .option('--root-seed <n>', 'root of every point seed (default 0)')
+    .option(
+      '--axis <path=values>',
+      'sweep a chip field over values, e.g. adc.bits=4,6,8, tile=128x128,256x256, device.readNoiseRelStd=0.01,0.05, ' +
+        'readTimeSeconds="1 s,1 h,1 day", layers.conv1.adc.bits=6,8 (repeatable; the product over every chip device)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--zip', 'pair the --axis values value by value instead of taking their product')
+    .option('--noise-sites <list>', 'signal-level noise sites: mvm (raw product), bias (after the bias add), norm (after the batch norm)')
     .option('--shard <i/n>', 'run only shard i of n (1-based); default from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX')
     .option('--shards <n>', 'number of shards when the index comes from JOB_COMPLETION_INDEX (the Indexed Job’s completions)')
     .option('--workers <n>', "worker threads, or 'auto' for one per core", 'auto')

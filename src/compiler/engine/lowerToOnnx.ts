@@ -17,6 +17,15 @@
  * channels (the matrix rows are channel-major); with a per-vector DAC range
  * (`perInputAbsMax`) every patch has its own scale, so the patches are built
  * explicitly (im2col by strided slices) and each band is a 1×1 Conv over them.
+ *
+ * Statistics (chip mode with `stats`, off by default): each analog node gets one
+ * extra graph output `[cell energy pJ, DAC clipped, ADC clipped, word-line drives]`
+ * summed over the batch, its groups and steps, counted as the tfjs engine's
+ * `MvmStats` counts them on its im2col rows — cell energy Σ (V/V_read)²·ΣG per word
+ * line as a MatMul (dense) or a one-output Conv (convolutions; on the per-patch path
+ * the DAC feeds integer codes, so the kernel carries 1/L²), clipping and non-zero
+ * codes as Greater/Cast/ReduceSum, per patch element through a ones kernel where
+ * the DAC works on the image. The model's outputs and noise feeds are unchanged.
  */
 import { ConfigError, UnsupportedOpError } from '../../errors';
 import type { ProgrammedLayer, RowBlock } from '../../crossbar/layerState';

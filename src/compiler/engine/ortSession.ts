@@ -35,6 +35,15 @@ export function fillNoiseFeed(feed: NoiseFeed, run: Rng, offset: number, batch: 
 }
 
 export class OrtSession {
+  private static liveCount = 0;
+
+  /** Sessions created and not yet disposed in this thread (what a leak test watches). */
+  static get live(): number {
+    return OrtSession.liveCount;
+  }
+
+  private released = false;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly lowered: LoweredModel,
@@ -49,6 +58,7 @@ export class OrtSession {
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     });
+    OrtSession.liveCount++;
     return new OrtSession(session, lowered);
   }
 
@@ -98,6 +108,9 @@ export class OrtSession {
   }
 
   async dispose(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    OrtSession.liveCount--;
     await this.session.release();
   }
 }

@@ -70,6 +70,8 @@ export interface ReproduceOptions {
   readonly passChips: number;
   readonly passes: number;
   readonly rootSeed: number;
+  /** Noisy runs per cell of the training-budget sweep's models (a diagnostic: fewer than `runs`). */
+  readonly sweepRuns: number;
   /** Folder of the training-budget sweep's zoo folders (`sigma-S/…`), or null. */
   readonly sweepDir: string | null;
   /** Zoo folder (default: the repository's `zoo/`). */
@@ -86,9 +88,10 @@ export const FULL_DEFAULTS: Omit<ReproduceOptions, 'sections' | 'sweepDir'> = {
   matchSigmas: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
   devices: ['reram', 'pcm', 'nand'],
   chips: 20,
-  passChips: 2,
+  passChips: 1,
   passes: 20,
   rootSeed: 0,
+  sweepRuns: 5,
 };
 
 /** `--quick`: a few minutes on 2 cores; shapes only. */
@@ -110,7 +113,7 @@ export function validateReproduceOptions(o: ReproduceOptions): ReproduceOptions 
   };
   for (const s of o.sections) if (!(REPRO_SECTIONS as readonly string[]).includes(s)) throw new ConfigError('table', s, `one of ${REPRO_SECTIONS.join(', ')}`);
   for (const f of ['limit', 'cifarLimit', 'deviceLimit'] as const) if (o[f] !== null) posInt(f, o[f]);
-  for (const f of ['runs', 'votes', 'chips', 'passChips', 'passes'] as const) posInt(f, o[f]);
+  for (const f of ['runs', 'votes', 'chips', 'passChips', 'passes', 'sweepRuns'] as const) posInt(f, o[f]);
   if (o.votes > o.runs) throw new ConfigError('votes', o.votes, `at most the runs per cell (${o.runs})`);
   if (o.passChips > o.chips) throw new ConfigError('passChips', o.passChips, `at most the chips per device cell (${o.chips})`);
   for (const s of [...o.sigmas, ...o.matchSigmas]) if (typeof s !== 'number' || !(s >= 0) || !Number.isFinite(s)) throw new ConfigError('sigmas', s, 'numbers >= 0');
@@ -319,7 +322,7 @@ export function planCells(o: ReproduceOptions, store: ResultStore, matchedSigma:
   if (want('sweep')) {
     const family = FAMILIES[0];
     for (const s of sweepModels(o.sweepDir)) {
-      cells.push(...signalCells(s.ref, family, o.sigmas, o.runs, o.limit));
+      cells.push(...signalCells(s.ref, family, o.sigmas, o.sweepRuns, o.limit));
       cells.push(planned({ kind: 'weights', model: s.ref }, null));
     }
     // The zoo models the sweep is compared with.

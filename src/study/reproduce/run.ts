@@ -17,6 +17,8 @@ export interface ReproProgress {
   readonly runsDone: number;
   readonly runsTotal: number;
   readonly elapsedMs: number;
+  /** Set once, when the cell's result is saved. */
+  readonly finished: boolean;
 }
 
 export interface RunReproductionOptions {
@@ -27,6 +29,8 @@ export interface RunReproductionOptions {
   readonly shard?: { readonly index: number; readonly count: number };
   readonly workers?: number;
   readonly onProgress?: (p: ReproProgress) => void;
+  /** False: compute nothing, only assemble what the folder holds (default true). */
+  readonly compute?: boolean;
   /** Polled between cells: true stops after the cell in progress (it is saved). */
   readonly shouldStop?: () => boolean;
 }
@@ -59,15 +63,15 @@ export async function runReproduction(o: ReproduceOptions, run: RunReproductionO
   const matched = (f: Parameters<typeof logitMatchedSigma>[0], d: string) => logitMatchedSigma(f, d, o, store);
   const mine = (c: PlannedCell) => !run.shard || shardOf(c.file, run.shard.count) === run.shard.index;
   let computed = 0;
-  let stopped = false;
+  let stopped = run.compute === false;
   try {
     while (!stopped) {
       const todo = planCells(o, store, matched).filter((c) => !store.has(c.file) && mine(c)).sort(byModel);
       if (todo.length === 0) break;
       for (let i = 0; i < todo.length; i++) {
         const cell = todo[i];
-        const progress = (runsDone: number, runsTotal: number) =>
-          run.onProgress?.({ done: i, total: todo.length, cell, runsDone, runsTotal, elapsedMs: Date.now() - t0 });
+        const progress = (runsDone: number, runsTotal: number, finished = false) =>
+          run.onProgress?.({ done: i + (finished ? 1 : 0), total: todo.length, cell, runsDone, runsTotal, elapsedMs: Date.now() - t0, finished });
         progress(0, 1);
         let result: StoredResult;
         const spec = cell.spec;
@@ -76,7 +80,7 @@ export async function runReproduction(o: ReproduceOptions, run: RunReproductionO
         else result = (await evaluator.evaluate(spec, cell.limit, progress)) as CellResult;
         store.put(cell.file, result);
         computed++;
-        progress(1, 1);
+        progress(1, 1, true);
         if (run.shouldStop?.()) {
           stopped = true;
           break;

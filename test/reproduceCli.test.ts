@@ -1,0 +1,75 @@
+/**
+ * `ohmic reproduce` end to end on a small zoo (σ_train 0 and 1 of Table 2), 200
+ * embedded test digits and two σ: the command prints paper and ohmic side by
+ * side and writes a document naming its exact command, seeds and model hashes.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Command } from 'commander';
+import { registerReproduce } from '../src/cli/commands/reproduce';
+import { buildProgram } from '../src/cli/main';
+import { ConfigError } from '../src/errors';
+import { embeddedMnistDir } from '../src/data';
+import { defaultZooDir, readZooManifest } from '../src/models/zoo';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ohmic-reproduce-cli-'));
+const zooDir = path.join(dir, 'zoo');
+
+beforeAll(() => {
+  const keep = readZooManifest().models.filter((m) => m.name === 'cnn6-mnist-mult-0' || m.name === 'cnn6-mnist-mult-1');
+  for (const m of keep) fs.cpSync(path.join(defaultZooDir(), m.name), path.join(zooDir, m.name), { recursive: true });
+  fs.writeFileSync(path.join(zooDir, 'manifest.json'), JSON.stringify({ version: 1, models: keep }, null, 2));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function runReproduce(args: string[]): Promise<string> {
+  const program = new Command().name('ohmic').exitOverride();
+  registerReproduce(program);
+  const chunks: string[] = [];
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const argv = process.argv;
+  process.argv = ['node', 'ohmic', 'reproduce', ...args];
+  try {
+    await program.parseAsync(['reproduce', ...args], { from: 'user' });
+  } finally {
+    process.argv = argv;
+    out.mockRestore();
+    err.mockRestore();
+  }
+  return chunks.join('');
+}
+
+describe('ohmic reproduce (CLI)', () => {
+  it('is registered and documents its options', () => {
+    const command = buildProgram().commands.find((c) => c.name() === 'reproduce');
+    expect(command).toBeDefined();
+    const help = (command as Command).helpInformation().replace(/\s+/g, ' ');
+    for (const flag of ['--table <list>', '--all', '--limit <n>', '--quick', '--data <dir>', '--out <dir>', '--shard <i/n>', '--runs <r>', '--training-sweep']) {
+      expect(help).toContain(flag);
+    }
+  });
+
+  it('rejects an unknown table and --table with --all', async () => {
+    await expect(runReproduce(['--table', '12'])).rejects.toThrow(ConfigError);
+    await expect(runReproduce(['--table', '2', '--all'])).rejects.toThrow(/either --table or --all/);
+  });
+
+  it('prints Table 2 against the paper and writes the document with the command and seeds', async () => {
+    const doc = path.join(dir, 'docs', 'reproduction.md');
+    const args = ['--table', '2', '--zoo', zooDir, '--data', embeddedMnistDir(), '--limit', '200', '--runs', '2', '--votes', '2', '--sigmas', '0,0.6', '--seed', '3', '--out', path.join(dir, 'out'), '--doc', doc];
+    const stdout = await runReproduce(args);
+    expect(stdout).toContain('Table 2: CNN-6, MNIST, multiplicative noise');
+    expect(stdout).toMatch(/σ_tr=0 paper\s+ohmic\s+Δ\s+best paper\s+ohmic/);
+    const md = fs.readFileSync(doc, 'utf8');
+    expect(md).toContain(`ohmic reproduce ${args.join(' ')}`);
+    expect(md).toMatch(/Seeds: root seed 3/);
+    expect(md).toContain(readZooManifest(zooDir).models[0].weightsSha256);
+    expect(md).toMatch(/\| 0\.6 \| 4\.44 \| 65\.7 \| \d+\.\d ± \d+\.\d \|/);
+    expect(fs.existsSync(path.join(dir, 'docs', 'reproduction', 'figure2-cnn6-mult.svg'))).toBe(true);
+  });
+});
