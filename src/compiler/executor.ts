@@ -20,6 +20,7 @@ import { isAnalog } from './ir/graph';
 import { mvmGroupCount, mvmMatrix } from './ir/mvmMatrix';
 import type { ConstTensor, GateActivation, OpKind } from './ir/ops';
 import { explicitPadding, formatShape } from './ir/shapes';
+import { batchNormAffine } from './ir/batchNormAffine';
 
 /** Where in a node an MVM happens. */
 export interface MvmSite {
@@ -480,16 +481,7 @@ function buildConstants(node: Node): NodeConstants {
     if (node.op === 'conv2d') out.filter = fusedFilter(node);
     if (node.op === 'gru' && node.attrs.recurrentBias) out.recurrentBias = constTensor(node.attrs.recurrentBias);
   } else if (node.op === 'batchNorm') {
-    const { gamma, beta, mean, variance, epsilon } = node.attrs;
-    const c = gamma.data.length;
-    const scale = new Float32Array(c);
-    const shift = new Float32Array(c);
-    for (let i = 0; i < c; i++) {
-      // Double precision here so the folded affine matches (x-mean)/sqrt(var+eps) to float32 rounding.
-      const s = gamma.data[i] / Math.sqrt(variance.data[i] + epsilon);
-      scale[i] = s;
-      shift[i] = beta.data[i] - mean.data[i] * s;
-    }
+    const { scale, shift } = batchNormAffine(node.attrs);
     out.scale = tf.tensor1d(scale);
     out.shift = tf.tensor1d(shift);
   } else if ((node.op === 'add' || node.op === 'mul' || node.op === 'sub' || node.op === 'div') && node.attrs.constant) {

@@ -82,9 +82,12 @@ function bitsField(value: unknown, field: string): number | null {
   throw new ConfigError(field, value, 'null (ideal converter) or an integer number of bits in [2, 24]');
 }
 
+/** Largest tile side accepted (word or bit lines): far beyond any fabricated array. */
+const MAX_TILE_SIDE = 1 << 20;
+
 function positiveIntegerField(value: unknown, field: string): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 1) return value;
-  throw new ConfigError(field, value, 'an integer >= 1');
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1 && value <= MAX_TILE_SIDE) return value;
+  throw new ConfigError(field, value, `an integer in [1, ${MAX_TILE_SIDE}]`);
 }
 
 /** Parse a tile size written as "256x128" or `{ rows, cols }`. */

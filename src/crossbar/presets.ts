@@ -291,6 +291,9 @@ export function deviceFromConfig(raw: unknown, field = 'device'): DeviceSpec {
     if (typeof name !== 'string' || !(PRESET_NAMES as readonly string[]).includes(name)) {
       throw new ConfigError(`${field}.preset`, name, `one of ${PRESET_NAMES.join(', ')}`);
     }
+    if (rest.kind !== undefined && rest.kind !== name) {
+      throw new ConfigError(`${field}.kind`, rest.kind, `"${name}" (the preset's kind) or no kind: a preset cannot run as another device`);
+    }
     return validateDeviceSpec({ ...DEFAULTS[name as DeviceKind], ...rest, kind: name }, field);
   }
   throw new ConfigError(field, raw, `a preset name (${PRESET_NAMES.join(', ')}) or a device object`);

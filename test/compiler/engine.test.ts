@@ -20,6 +20,7 @@ import { Rng } from '../../src/rng';
 import { GraphBuilder } from '../../src/compiler/ir/builder';
 import { ConfigError } from '../../src/errors';
 import * as models from './tfjsModels';
+import { relArrayError } from './helpers';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'onnx');
 
@@ -27,18 +28,6 @@ beforeAll(async () => {
   await initBackend();
 });
 
-/** max |a − b| / max |b|. */
-function relErr(a: Float32Array, b: Float32Array | readonly number[]): number {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  expect(s).toBeGreaterThan(0);
-  return d / s;
-}
 
 function seeded(n: number, seed: number): Float32Array {
   const x = new Float32Array(n);
@@ -64,7 +53,7 @@ describe('exact execution on onnxruntime equals PyTorch on its own ONNX exports'
       const model = compile(loadOnnxFile(path.join(DIR, file)), { chip: IDEAL_CHIP });
       const y = await runOn(model, { kind: 'exact' }, 'onnxruntime', Float32Array.from(record.input));
       // A model ending in softmax returns logits; compare after the same softmax.
-      expect(relErr(withFinalSoftmax(model, y), record.output)).toBeLessThan(1e-4);
+      expect(relArrayError(withFinalSoftmax(model, y), record.output)).toBeLessThan(1e-4);
       model.dispose();
     });
   }
@@ -117,27 +106,27 @@ describe('onnxruntime and tfjs engines agree under the same seed', () => {
       const ideal = compile(graph, { chip: IDEAL_CHIP });
       const want = m.predict(tf.tensor(x, [batch, ...c.inputDims])) as tf.Tensor;
       const exact = await runOn(ideal, { kind: 'exact' }, 'onnxruntime', x);
-      expect(relErr(withFinalSoftmax(ideal, exact), want.dataSync() as Float32Array)).toBeLessThan(1e-4);
+      expect(relArrayError(withFinalSoftmax(ideal, exact), want.dataSync() as Float32Array)).toBeLessThan(1e-4);
       want.dispose();
       // Signal-level noise: the same draws on both engines.
       for (const kind of ['multiplicative', 'additive'] as const) {
         const exec: Execution = { kind: 'signal', noise: { kind, sigma: 0.3 } };
         const a = await runOn(ideal, exec, 'onnxruntime', x);
         const b = await runOn(ideal, exec, 'tfjs', x);
-        expect(relErr(a, b)).toBeLessThan(1e-4);
-        expect(relErr(a, exact)).toBeGreaterThan(1e-3); // the noise is really there
+        expect(relArrayError(a, b)).toBeLessThan(1e-4);
+        expect(relArrayError(a, exact)).toBeGreaterThan(1e-3); // the noise is really there
       }
       // A chip with read and sensing noise, ideal converters: continuous, so float tolerance.
       const analog = compile(graph, { chip: { device: 'reram', dac: { bits: null }, adc: { bits: null } } });
       const chip = analog.program(4);
       const a = await runOn(analog, { kind: 'chip', chip }, 'onnxruntime', x);
       const b = await runOn(analog, { kind: 'chip', chip }, 'tfjs', x);
-      expect(relErr(a, b)).toBeLessThan(1e-4);
+      expect(relArrayError(a, b)).toBeLessThan(1e-4);
       chip.dispose();
       // A fixed DAC range (elementwise converter on images) without quantisation.
       const fixed = compile(graph, { chip: { device: 'pcm', dac: { bits: null, range: { kind: 'fixed', maxAbs: 2 } }, adc: { bits: null } } });
       const fchip = fixed.program(5);
-      expect(relErr(await runOn(fixed, { kind: 'chip', chip: fchip }, 'onnxruntime', x), await runOn(fixed, { kind: 'chip', chip: fchip }, 'tfjs', x))).toBeLessThan(1e-4);
+      expect(relArrayError(await runOn(fixed, { kind: 'chip', chip: fchip }, 'onnxruntime', x), await runOn(fixed, { kind: 'chip', chip: fchip }, 'tfjs', x))).toBeLessThan(1e-4);
       fchip.dispose();
       [ideal, analog, fixed].forEach((mm) => mm.dispose());
     });
@@ -247,12 +236,12 @@ describe('the zoo CNN-6 on real digits', () => {
     const r = await model.runner({ kind: 'signal', noise: { kind: 'multiplicative', sigma: 0.4 } });
     const a = await r.run(digits, { seed: 1 });
     const b = await r.run(digits, { seed: 2 });
-    expect(relErr(a, b)).toBeGreaterThan(1e-2);
+    expect(relArrayError(a, b)).toBeGreaterThan(1e-2);
     expect(Array.from(await r.run(digits, { seed: 1 }))).toEqual(Array.from(a));
     // σ = 0 is the exact network, and needs no seed.
     const quiet = await model.runner({ kind: 'signal', noise: { kind: 'multiplicative', sigma: 0 } });
     const exact = await model.runner({ kind: 'exact' });
-    expect(relErr(await quiet.run(digits), await exact.run(digits))).toBeLessThan(1e-5);
+    expect(relArrayError(await quiet.run(digits), await exact.run(digits))).toBeLessThan(1e-5);
     await Promise.all([r.dispose(), quiet.dispose(), exact.dispose()]);
     model.dispose();
   });

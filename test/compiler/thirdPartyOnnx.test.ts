@@ -21,7 +21,7 @@ import type { ConstTensor, OpKind } from '../../src/compiler/ir/ops';
 import { inferShape } from '../../src/compiler/ir/shapes';
 import { DataError, ShapeError, UnsupportedOpError } from '../../src/errors';
 import { Rng } from '../../src/rng';
-import { relMaxError } from './helpers';
+import { relMaxError, relArrayError } from './helpers';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'onnx');
 const TOL = 1e-4;
@@ -68,18 +68,6 @@ const fixture = (model: string, opset: number): string => path.join(DIR, `tp_${m
 const ops = (g: Graph): OpKind[] => g.nodes.map((n) => n.op);
 const nodesOf = <K extends OpKind>(g: Graph, op: K): NodeOf<K>[] => g.nodes.filter((n) => n.op === op) as unknown as NodeOf<K>[];
 
-/** max |a − b| / max |b| of two flat arrays. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  expect(s).toBeGreaterThan(0);
-  return d / s;
-}
 
 async function runEngine(model: CompiledModel, x: Float32Array, execution: Parameters<CompiledModel['runner']>[0], engine: 'onnxruntime' | 'tfjs' = 'onnxruntime'): Promise<Float32Array> {
   const r = await model.runner(execution, { engine });
@@ -112,7 +100,7 @@ describe('... and on the onnxruntime engine (ideal chip, exact execution)', () =
     try {
       expect(compiled.endsInSoftmax).toBe(false); // the runners return exactly what PyTorch's model does
       const y = await runEngine(compiled, Float32Array.from(record.input), { kind: 'exact' });
-      expect(relErr(y, record.output)).toBeLessThan(TOL);
+      expect(relArrayError(y, record.output)).toBeLessThan(TOL);
     } finally {
       compiled.dispose();
     }
@@ -348,7 +336,7 @@ describe('opset 18+ forms of attributes that became inputs', () => {
         want.push(sum / 6 - max);
       }
     }
-    expect(relErr(y.dataSync(), want)).toBeLessThan(1e-6);
+    expect(relArrayError(y.dataSync(), want)).toBeLessThan(1e-6);
     y.dispose();
   });
 });
@@ -375,11 +363,11 @@ describe('Reshapes that merge the batch with other axes (x.view(-1, d) → Linea
       for (let j = 0; j < 2; j++) want.push((data[row * 3] * w[j] + data[row * 3 + 1] * w[2 + j] + data[row * 3 + 2] * w[4 + j]) / 2);
     }
     const y = execute(graph, tf.tensor(data, [3, 6]));
-    expect(relErr(y.dataSync(), want)).toBeLessThan(1e-6);
+    expect(relArrayError(y.dataSync(), want)).toBeLessThan(1e-6);
     y.dispose();
     const compiled = compile(graph, { chip: IDEAL_CHIP });
     try {
-      expect(relErr(await runEngine(compiled, Float32Array.from(data), { kind: 'exact' }), want)).toBeLessThan(1e-6);
+      expect(relArrayError(await runEngine(compiled, Float32Array.from(data), { kind: 'exact' }), want)).toBeLessThan(1e-6);
     } finally {
       compiled.dispose();
     }
@@ -395,8 +383,8 @@ describe('recurrent layers on a noisy chip: both engines give the same draws', (
       const x = Float32Array.from(record.input);
       const a = await runEngine(compiled, x, { kind: 'chip', chip }, 'onnxruntime');
       const b = await runEngine(compiled, x, { kind: 'chip', chip }, 'tfjs');
-      expect(relErr(a, b)).toBeLessThan(TOL);
-      expect(relErr(a, record.output)).toBeGreaterThan(1e-4); // the device noise is really there
+      expect(relArrayError(a, b)).toBeLessThan(TOL);
+      expect(relArrayError(a, record.output)).toBeGreaterThan(1e-4); // the device noise is really there
       // A GRU has three matrices per node (gates, input candidate, recurrent candidate).
       const grus = compiled.plan.layers.filter((l) => l.op === 'gru');
       expect(grus.every((l) => l.matrices.length === 3)).toBe(true);
@@ -421,7 +409,7 @@ async function executorMatchesEngine(dims: number[], body: (b: GraphBuilder, x: 
   const compiled = compile(graph, { chip: IDEAL_CHIP });
   try {
     const got = await runEngine(compiled, data, { kind: 'exact' });
-    expect(relErr(got, want.dataSync())).toBeLessThan(1e-5);
+    expect(relArrayError(got, want.dataSync())).toBeLessThan(1e-5);
   } finally {
     compiled.dispose();
     tf.dispose([x, want]);

@@ -101,7 +101,7 @@ describe('invalid device fields each give their own error', () => {
 describe('invalid chip fields each give their own error', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['tile syntax', { tile: '256by256' }, /chip\.tile = "256by256": expected ROWSxCOLS/],
-    ['zero tile rows', { tile: { rows: 0, cols: 4 } }, /chip\.tile\.rows = 0: expected an integer >= 1/],
+    ['zero tile rows', { tile: { rows: 0, cols: 4 } }, /chip\.tile\.rows = 0: expected an integer in \[1, 1048576\]/],
     ['non-integer DAC bits', { dac: { bits: 7.5 } }, /chip\.dac\.bits = 7\.5: expected null \(ideal converter\) or an integer number of bits in \[2, 24\]/],
     ['ADC bits too small', { adc: { bits: 1 } }, /chip\.adc\.bits = 1/],
     ['ADC range above 1', { adc: { rangeFraction: 1.5 } }, /chip\.adc\.rangeFraction = 1\.5: expected a number in \(0, 1\]/],

@@ -431,3 +431,16 @@ describe('hostile merges', () => {
 test('every error class of the corpus is an OhmicError (main prints it as one line, exit 2)', () => {
   for (const cls of [ConfigError, DataError, ShapeError, UnsupportedOpError]) expect(cls.prototype).toBeInstanceOf(OhmicError);
 });
+
+describe('library-level chip and device checks', () => {
+  test('a preset with a conflicting kind, and a tile beyond any array, are named errors', () => {
+    const { deviceFromConfig } = require('../../src/crossbar/presets') as typeof import('../../src/crossbar/presets');
+    const { validateChipSpec } = require('../../src/crossbar/chipSpec') as typeof import('../../src/crossbar/chipSpec');
+    const { ConfigError } = require('../../src/errors') as typeof import('../../src/errors');
+    expect(() => deviceFromConfig({ preset: 'pcm', kind: 'reram' })).toThrow(ConfigError);
+    expect(() => deviceFromConfig({ preset: 'pcm', kind: 'reram' })).toThrow(/device\.kind/);
+    expect(deviceFromConfig({ preset: 'pcm', kind: 'pcm' }).kind).toBe('pcm');
+    expect(() => validateChipSpec({ device: 'reram', tile: '99999999999999999999x1' })).toThrow(/tile\.rows/);
+    expect(() => validateChipSpec({ device: 'reram', tile: { rows: 2 ** 21, cols: 4 } })).toThrow(ConfigError);
+  });
+});

@@ -35,6 +35,7 @@ import type { AnalogNode, Graph, Node, NodeOf } from '../ir/graph';
 import { mvmMatrix } from '../ir/mvmMatrix';
 import type { ConstTensor, GateActivation } from '../ir/ops';
 import { explicitPadding } from '../ir/shapes';
+import { batchNormAffine } from '../ir/batchNormAffine';
 import { OnnxGraphBuilder, float, int, ints } from './onnxBuilder';
 
 /** What one lowered model computes. */
@@ -300,16 +301,7 @@ class Lowering {
         return { name: this.conv(node, this.nchw(this.arg(node)), dims), dims, nchw: true };
       case 'batchNorm': {
         const x = this.arg(node);
-        const { gamma, beta, mean, variance, epsilon } = node.attrs;
-        const c = gamma.data.length;
-        const scale = new Float32Array(c);
-        const shift = new Float32Array(c);
-        for (let i = 0; i < c; i++) {
-          // As the tfjs executor: double precision, then float32.
-          const s = gamma.data[i] / Math.sqrt(variance.data[i] + epsilon);
-          scale[i] = s;
-          shift[i] = beta.data[i] - mean.data[i] * s;
-        }
+        const { scale, shift } = batchNormAffine(node.attrs);
         const y = b.op('Add', [b.op('Mul', [x.name, this.channelConst(scale, x.nchw)]), this.channelConst(shift, x.nchw)]);
         return { name: y, dims, nchw: x.nchw };
       }

@@ -97,6 +97,8 @@ export interface SweepTable {
   readonly sigmas: readonly number[];
   readonly models: readonly GridModel[];
   readonly examples: number | null;
+  /** Whether every model has a result at every σ (targets are only checked on complete tables). */
+  readonly complete: boolean;
   readonly rows: ReadonlyArray<{
     readonly sigma: number;
     readonly snrDb: number;
@@ -147,7 +149,8 @@ export function sweepTable(family: Family, o: ReproduceOptions, store: ResultSto
       noiselessVoted: base?.voted ?? null,
     };
   });
-  return { family, sigmas: o.sigmas, models, examples, rows };
+  const complete = models.length > 0 && models.every((m) => m.cells.every((c) => c !== null));
+  return { family, sigmas: o.sigmas, models, examples, complete, rows };
 }
 
 /** Figure 11: accuracy vs votes 1 … V at each σ > 0, for the model with the best V-vote accuracy there. */
@@ -387,6 +390,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}`;
 
 function withinCheck(table: SweepTable | undefined, points: number, maxSigma: number, label: string): TargetCheck {
   if (!table) return { target: label, met: null, detail: 'not run' };
+  if (!table.complete) return { target: label, met: null, detail: 'incomplete: rerun to compute the missing cells' };
   const misses: string[] = [];
   let checked = 0;
   for (const r of table.rows) {
@@ -419,7 +423,7 @@ export function targetChecks(tables: readonly SweepTable[]): TargetCheck[] {
     .map(([t, points, label]) => withinCheck(byTable(t), points, 0.4, label));
   for (const t of tables) {
     const large = t.rows.filter((r) => r.sigma >= 0.6 && r.best);
-    if (large.length === 0) continue;
+    if (large.length === 0 || !t.complete) continue;
     const trained = large.every((r) => r.best!.sigmaTrain > 0);
     const by = t.rows.filter((r) => r.best).map((r) => r.best!.sigmaTrain);
     const rising = by[by.length - 1] >= by[1 < by.length ? 1 : 0];
@@ -442,7 +446,7 @@ export function targetChecks(tables: readonly SweepTable[]): TargetCheck[] {
     }
   }
   const lstm = byTable('6');
-  if (lstm) {
+  if (lstm?.complete) {
     const noiseless = lstm.rows.find((r) => r.sigma === 0)?.noiseless?.mean;
     const noisy = lstm.rows.filter((r) => r.sigma > 0 && r.bestVoted).map((r) => ({ sigma: r.sigma, v: r.bestVoted!.voted.value, st: r.bestVoted!.sigmaTrain }));
     if (noiseless !== undefined && noisy.length) {

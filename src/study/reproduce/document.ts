@@ -204,7 +204,7 @@ export function targetsTextTable(targets: readonly TargetCheck[]): TextTable {
     title: 'Targets',
     notes: [],
     headers: ['target', 'met', 'measured'],
-    rows: targets.map((t) => [t.target, t.met === null ? 'not run' : t.met ? 'yes' : 'no', t.detail]),
+    rows: targets.map((t) => [t.target, t.met === null ? '—' : t.met ? 'yes' : 'no', t.detail]),
   };
 }
 
