@@ -66,7 +66,7 @@ describe('ohmic reproduce (CLI)', () => {
     expect(stdout).toContain('Table 2: CNN-6, MNIST, multiplicative noise');
     expect(stdout).toMatch(/σ_tr=0 paper\s+ohmic\s+Δ\s+best paper\s+ohmic/);
     const md = fs.readFileSync(doc, 'utf8');
-    expect(md).toContain(`ohmic reproduce ${args.join(' ')}`);
+    expect(md).toContain(`ohmic reproduce ${args.slice(0, -2).join(' ')}`);
     expect(md).toMatch(/Seeds: root seed 3/);
     expect(md).toContain(readZooManifest(zooDir).models[0].weightsSha256);
     expect(md).toMatch(/\| 0\.6 \| 4\.44 \| 65\.7 \| \d+\.\d ± \d+\.\d \|/);

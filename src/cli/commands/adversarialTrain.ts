@@ -126,7 +126,7 @@ export function registerAdversarialTrain(program: Command): void {
           { x: data.test.x.subarray(0, evalCount * per), labels: data.test.y.subarray(0, evalCount), shape: [evalCount, ...data.test.shape.slice(1)] },
           { ...attack, restarts: 1, seed: seed + 1, batchSize: 100 },
         );
-        return 1 - r.fooled.reduce((a, b) => a + b, 0) / evalCount;
+        return (evalCount - r.fooled.reduce((a, b) => a + b, 0)) / evalCount;
       };
 
       const tty = process.stderr.isTTY === true;

@@ -212,7 +212,9 @@ function readExamples(file: string, test: TestSet): { x: Float32Array; labels: U
   }
   const n = npy.shape[0];
   const metaFile = metaFileOf(file);
-  const meta = fs.existsSync(metaFile) ? (JSON.parse(fs.readFileSync(metaFile, 'utf8')) as ExamplesMeta) : undefined;
+  // The metadata `--out` writes beside the examples (a partial attack's file holds no labels: the test set's are used).
+  const parsed = fs.existsSync(metaFile) ? (JSON.parse(fs.readFileSync(metaFile, 'utf8')) as Partial<ExamplesMeta>) : undefined;
+  const meta = parsed !== undefined && Array.isArray(parsed.labels) ? (parsed as ExamplesMeta) : undefined;
   let labels: Uint8Array;
   if (meta) {
     if (!Array.isArray(meta.labels) || meta.labels.length !== n) throw new DataError(metaFile, `holds ${meta.labels?.length} labels for ${n} examples`);

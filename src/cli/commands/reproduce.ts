@@ -217,7 +217,10 @@ export function registerReproduce(program: Command): void {
       process.removeListener('SIGTERM', onSignal);
       if (tty) process.stderr.write('\n');
 
-      const command = `ohmic reproduce ${process.argv.slice(process.argv.indexOf('reproduce') + 1).join(' ')}`.trim();
+      // The command that computes these results: --report-only (and where the document goes) only change how it is written.
+      const argv = process.argv.slice(process.argv.indexOf('reproduce') + 1);
+      const kept = argv.filter((a, i) => a !== '--report-only' && a !== '--doc' && argv[i - 1] !== '--doc');
+      const command = `ohmic reproduce ${kept.join(' ')}`.trim();
       for (const t of reportTextTables(run.report)) printTable(t);
       process.stdout.write(
         `\n${run.computed} cells computed in ${(run.seconds / 60).toFixed(1)} min; ${run.planned - run.missing} of ${run.planned} planned cells have results in ${outDir}/cells` +
@@ -249,6 +252,7 @@ export function registerReproduce(program: Command): void {
       const sweepChains = trainingSweepChains({ sweepDir, sigmaTrains: numberList('--sweep-sigmas', flags.sweepSigmas), epochs: numberList('--sweep-epochs', flags.sweepEpochs), mnistDir: path.join(dataDir, 'mnist') }).flat();
       const pendingSweep = sweepChains.filter((t) => !t.done);
       const remarks: string[] = [];
+      if (flags.reportOnly) remarks.push(`This document was regenerated from the stored results in \`${path.relative(packageRoot(), outDir) || outDir}/cells\` (\`--report-only\`): the command above computes them, and resumes where they stop.`);
       if (options.sections.includes('sweep') && pendingSweep.length > 0) {
         remarks.push(
           `Training-budget sweep: ${sweepChains.length - pendingSweep.length} of ${sweepChains.length} models trained (${pendingSweep.map((t) => path.basename(t.out)).join(', ')} still to train: \`ohmic reproduce --training-sweep\` runs them, about 250 s per epoch per process on an idle core).`,
