@@ -10,6 +10,7 @@ import { reram, validateChipSpec, programLayer, analogMvm, signalMvm } from '../
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { compile, IDEAL_CHIP } from '../src/compiler/compile';
+import { calibrateLayer } from '../src/compiler/calibrateRanges';
 import { GraphBuilder } from '../src/compiler/ir/builder';
 import { medianMs, printTable } from './timing';
 
@@ -34,7 +35,7 @@ export async function run(): Promise<void> {
   const x = tf.tensor2d(xData, [batch, n]);
   const wt = tf.tensor2d(w, [n, n]);
   const chip = validateChipSpec({ device: reram(), tile: '256x256', dac: { bits: 8 }, adc: { bits: 8 } });
-  const layer = programLayer({ data: w, fanIn: n, fanOut: n }, chip, Rng.fromSeed(3));
+  const layer = calibrateLayer(programLayer({ data: w, fanIn: n, fanOut: n }, chip, Rng.fromSeed(3)), x);
   let k = 0;
 
   const rawMs = await medianMs(() => tf.matMul(x, wt).dataSync());
@@ -67,7 +68,7 @@ export async function run(): Promise<void> {
   const graph = b.build(['mvm']);
   const ideal = compile(graph, { chip: IDEAL_CHIP });
   const device = compile(graph, { chip: { device: reram(), tile: '256x256', dac: { bits: 8 }, adc: { bits: 8 } } });
-  const programmed = device.program(3);
+  const programmed = device.program(3, { calibration: xData });
   const exactR = await ideal.runner({ kind: 'exact' });
   const signalR = await ideal.runner({ kind: 'signal', noise: { kind: 'multiplicative', sigma: 0.4 } });
   const deviceR = await device.runner({ kind: 'chip', chip: programmed });

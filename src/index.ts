@@ -7,7 +7,9 @@
  * import { initBackend, tf, Rng, reram, validateChipSpec, programLayer, analogMvm } from 'ohmic';
  * await initBackend();
  * const chip = validateChipSpec({ device: reram(), tile: '256x256' });
- * const layer = programLayer({ data: weights, fanIn: 784, fanOut: 128 }, chip, Rng.fromSeed(1));
+ * const programmed = programLayer({ data: weights, fanIn: 784, fanOut: 128 }, chip, Rng.fromSeed(1));
+ * // Converter ranges are set on a calibration batch (the chip's default), then fixed.
+ * const layer = calibrateLayer(programmed, tf.tensor2d(xCalibration, [256, 784]));
  * const y = analogMvm(layer, tf.tensor2d(x, [batch, 784]), Rng.fromSeed(2));
  * ```
  * @packageDocumentation
@@ -23,6 +25,7 @@ export {
   reram, pcm, nand, ideal, deviceFromConfig, validateDeviceSpec, conductanceLevels,
   RERAM_DEFAULTS, PCM_DEFAULTS, NAND_DEFAULTS, IDEAL_DEFAULTS, PRESET_NAMES, DEVICE_KINDS, DEVICE_FIELDS,
   validateChipSpec, parseTileShape, DEFAULT_TILE, DEFAULT_DAC, DEFAULT_ADC, IDEAL_DAC, IDEAL_ADC,
+  DEFAULT_CALIBRATION, WORST_CASE_CALIBRATION, needsCalibrationData,
   weightsToConductances, conductancesToWeights, quantizeConductance, quantizationBound,
   applyDac, applyAdc, adcConvert, adcHalfLsb, tileGrid, layerCost,
   programLayer, analogMvm, emptyMvmStats, signalMvm,
@@ -35,14 +38,40 @@ export type {
   SignalNoise, SignalNoiseKind,
 } from './crossbar';
 
+// IR drop on the word and bit lines: a chip's `wireResistanceOhmPerCell`, `irDrop`
+// and `maxBitLineCurrentMicroAmps` (see src/crossbar/irDrop/).
+export {
+  TileNodalSolver, NodalSolveError, solveTileNodal, exactEffectiveConductances, kirchhoffResidual,
+  firstOrderEffectiveConductances, lineModelEffectiveConductances, irDropDifferential,
+  interleavedTile, differentialOf, idealCurrents, currentsThrough,
+  worstBitLineCurrents, bitLineCurrentLimit, DEFAULT_MAX_BIT_LINE_CURRENT_MICRO_AMPS,
+  IR_DROP_MODELS, DEFAULT_IR_DROP_MODEL, EXACT_IR_DROP_MAX_TILE_CELLS, wireResistanceOf, hasIrDrop, irDropModelOf,
+} from './crossbar/irDrop';
+export type {
+  CrossbarTile, WireResistance, NodalSolution, NodalSolveOptions, IrDropModel, WireResistanceOhmPerCell,
+  TileBitLineCurrent, LayerConductances,
+} from './crossbar/irDrop';
+export type { BitLineCurrentWarning, ReportWarning } from './compiler/wireReport';
+
+// Bit-slicing: a chip's `slicing` (weights over k cells of b bits, shift-added) and
+// `inputEncoding` (amplitude, or bit-serial over DAC cycles); see src/crossbar/slicing.ts.
+export {
+  NO_SLICING, AMPLITUDE_ENCODING, MAX_SLICED_WEIGHT_BITS, parseWeightSlicing, parseInputEncoding,
+  slicingOf, inputEncodingOf, inputCyclesOf, isSliced, sliceShift, weightDigits, quantizeWeightsToBits, bitSerialLevels,
+} from './crossbar/slicing';
+export { programSlicedLayer, drawSliceConductances, combineSlices, physicalLayers, sliceWeightScale } from './crossbar/slicedLayer';
+export { bitPlanes, forEachBitPlane } from './crossbar/analogMvm';
+export type { WeightSlicing, InputEncoding } from './crossbar/slicing';
+
 // Compiler
 export {
   compile, CompiledModel, IDEAL_CHIP, ProgrammedChip, loadProgrammedChip, planChip, foldBatchNorm,
   fromTfjsLayersModel, loadTfjsModelFromDir, saveTfjsModelToDir, fromOnnx, loadOnnxFile, SUPPORTED_ONNX_OPS,
   GraphExecutor, execute, verifyGraph, printGraph, GraphBuilder, isAnalog, mvmMatrix,
+  calibrateRanges, calibrateLayer, withRanges,
 } from './compiler';
 export type {
-  CompileOptions, FoldBatchNormMode, RunOptions, CompileReport, LayerReport, ChipPlan, LayerPlan, LayerOverrides,
+  CompileOptions, FoldBatchNormMode, RunOptions, ProgramOptions, LayerCalibration, CompileReport, LayerReport, ChipPlan, LayerPlan, LayerOverrides,
   Graph, Node, AnalogNode, OpKind, ExecutorHooks, MvmHook, MvmSite,
 } from './compiler';
 export { ENGINE_NAMES, DEFAULT_BATCH } from './compiler/engine/modelRunner';
@@ -84,6 +113,9 @@ export { runStudy } from './study/runStudy';
 export { validateStudyConfig, expandGrid } from './study/grid';
 export type { StudyConfig, StudyPoint } from './study/grid';
 export { mergeResultFiles } from './study/resultsFile';
+export { RESULT_FORMAT, studyFingerprint, genericPointIdentifier, describeIdentityChange } from './study/pointIdentity';
+export type { PointIdentity, PointIdentifier, ModelIdentity, DataIdentity } from './study/pointIdentity';
+export { chipPointIdentifier } from './study/chipPointIdentity';
 export { writeStudyOutputs } from './study/studyOutputs';
 export { paretoFront } from './study/pareto';
 export { createChipEvaluator, pointHardware, validateChipStudy } from './study/chipEvaluator';

@@ -59,6 +59,22 @@ describe('ohmic reproduce (CLI)', () => {
     await expect(runReproduce(['--table', '2', '--all'])).rejects.toThrow(/either --table or --all/);
   });
 
+  it('prints Table 11 from saved ohmic attack results without attacking (--report-only)', async () => {
+    const attackDir = path.join(dir, 'attack');
+    fs.mkdirSync(attackDir, { recursive: true });
+    const acc = (m: number) => ({ meanAccuracy: m, stdAccuracy: 0, minAccuracy: m, maxAccuracy: m, votedAccuracy: m });
+    fs.writeFileSync(
+      path.join(attackDir, 'transfer.json'),
+      JSON.stringify({ source: 'zoo:madrycnn4-mnist-adv', target: 'zoo:cnn6-mnist-adv', testData: 'fixture', count: 4, attack: null, sourceNaturalAccuracy: 1, sourceAdversarialAccuracy: 0, meanLinfDistance: 0.3, runs: 1, seed: 0, seconds: 0, command: 'ohmic attack --fixture', rows: [{ mode: { kind: 'signal', sigma: 0 }, label: 'signal σ=0', runs: 1, adversarial: acc(0.75), natural: acc(1) }] }),
+    );
+    const doc = path.join(dir, 'docs11', 'reproduction.md');
+    const none = path.join(dir, 'no-such-folder');
+    const stdout = await runReproduce(['--table', '11', '--report-only', '--attack-dir', attackDir, '--white-box-dir', none, '--natural-target-dir', none, '--out', path.join(dir, 'out11'), '--doc', doc]);
+    expect(stdout).toMatch(/Table 11: black-box transfer, MNIST/);
+    expect(stdout).toMatch(/0\.0\s+∞\s+97\.40\s+75\.00\s+−22\.40/);
+    expect(fs.readFileSync(doc, 'utf8')).toContain('## Table 11: black-box transfer');
+  });
+
   it('prints Table 2 against the paper and writes the document with the command and seeds', async () => {
     const doc = path.join(dir, 'docs', 'reproduction.md');
     const args = ['--table', '2', '--zoo', zooDir, '--data', embeddedMnistDir(), '--limit', '200', '--runs', '2', '--votes', '2', '--sigmas', '0,0.6', '--seed', '3', '--out', path.join(dir, 'out'), '--doc', doc];

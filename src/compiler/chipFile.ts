@@ -11,13 +11,17 @@ import { ConfigError, DataError } from '../errors';
 import type { ProgrammedLayer } from '../crossbar/programmedLayer';
 import { layerFromConductances } from '../crossbar/programmedLayer';
 import { validateChipSpec } from '../crossbar/chipSpec';
+import { combineSlices, physicalLayers } from '../crossbar/slicedLayer';
 import type { CompiledModel } from './compile';
 import { encodeNpyFloat32 } from './npy';
 import { ProgrammedChip } from './programmedChip';
 
 export const CHIP_FILE_MAGIC = 'OHMICHIP';
-/** 2: conv matrices in channel-major row order; the per-cell read variance is stored. */
-export const CHIP_FILE_VERSION = 2;
+/**
+ * 2: conv matrices in channel-major row order; the per-cell read variance is stored.
+ * 3: converter ranges calibrated on data are stored (chips default to calibrated ranges).
+ */
+export const CHIP_FILE_VERSION = 3;
 
 interface StoredMatrix {
   node: string;
@@ -33,6 +37,11 @@ interface StoredMatrix {
    * read variance (f32).
    */
   offsets: number[];
+  /** A slice of a bit-sliced layer: its index (0 the most significant) and the layer's slice count. */
+  slice?: number;
+  slices?: number;
+  /** Calibrated converter ranges: the DAC range and the payload offset of the ADC full scales (f32, row blocks × fanOut). */
+  ranges?: { dacMaxAbs: number | null; samples: number; adcOffset: number | null };
 }
 
 interface ChipFileHeader {
@@ -79,10 +88,12 @@ export function saveProgrammedChip(chip: ProgrammedChip, file: string): void {
   };
   const matrices: StoredMatrix[] = [];
   for (const [node, ls] of chip.layers) {
-    ls.forEach((l, group) => {
+    // A bit-sliced layer is stored as its slices, one matrix entry each (`slice` of `slices`).
+    ls.forEach((layer, group) => physicalLayers(layer).forEach((l, slice, all) => {
       matrices.push({
         node,
         group,
+        ...(layer.slices ? { slice, slices: all.length } : {}),
         fanIn: l.fanIn,
         fanOut: l.fanOut,
         chip: l.chip,
@@ -96,8 +107,17 @@ export function saveProgrammedChip(chip: ProgrammedChip, file: string): void {
           push(l.weightPerMicroSiemens),
           ...(l.readVarianceMicroSiemens2 ? [push(l.readVarianceMicroSiemens2)] : []),
         ],
+        ...(l.ranges
+          ? {
+              ranges: {
+                dacMaxAbs: l.ranges.dacMaxAbs,
+                samples: l.ranges.samples,
+                adcOffset: l.ranges.adcFullScaleMicroAmps ? push(l.ranges.adcFullScaleMicroAmps) : null,
+              },
+            }
+          : {}),
       });
-    });
+    }));
   }
   const payload = Buffer.concat(parts);
   const header: ChipFileHeader = {
@@ -131,8 +151,9 @@ export function exportTileMaps(chip: ProgrammedChip, dir: string, format: 'npy' 
   const json: Record<string, unknown> = {};
   for (const plan of chip.model.plan.layers) {
     for (const m of plan.matrices) {
-      const layer = chip.layers.get(m.node)![m.group];
-      m.grid.tiles.forEach((t, k) => {
+      const sliced = chip.layers.get(m.node)![m.group];
+      // A bit-sliced layer's slices sit on their own tiles, slice after slice (`.s<slice>` in the names).
+      physicalLayers(sliced).forEach((layer, slice) => m.grid.tiles.forEach((t, k) => {
         const cut = (g: Float32Array) => {
           const out = new Float32Array(t.rows * t.cols);
           for (let i = 0; i < t.rows; i++) {
@@ -140,8 +161,9 @@ export function exportTileMaps(chip: ProgrammedChip, dir: string, format: 'npy' 
           }
           return out;
         };
-        const base = `${m.node.replace(/[^A-Za-z0-9_.-]/g, '_')}.g${m.group}.t${k}`;
-        index.push({ node: m.node, group: m.group, tile: k, chipTile: m.firstTile + k, ...t, files: format === 'npy' ? [`${base}.gplus.npy`, `${base}.gminus.npy`] : [base] });
+        const base = `${m.node.replace(/[^A-Za-z0-9_.-]/g, '_')}.g${m.group}${sliced.slices ? `.s${slice}` : ''}.t${k}`;
+        const chipTile = m.firstTile + slice * m.grid.tiles.length + k;
+        index.push({ node: m.node, group: m.group, ...(sliced.slices ? { slice } : {}), tile: k, chipTile, ...t, files: format === 'npy' ? [`${base}.gplus.npy`, `${base}.gminus.npy`] : [base] });
         if (format === 'npy') {
           for (const [suffix, g] of [['gplus', layer.gPlus], ['gminus', layer.gMinus]] as const) {
             const f = path.join(dir, `${base}.${suffix}.npy`);
@@ -151,7 +173,7 @@ export function exportTileMaps(chip: ProgrammedChip, dir: string, format: 'npy' 
         } else {
           json[base] = { shape: [t.rows, t.cols], gPlusMicroSiemens: Array.from(cut(layer.gPlus)), gMinusMicroSiemens: Array.from(cut(layer.gMinus)) };
         }
-      });
+      }));
     }
   }
   if (format === 'json') {
@@ -163,6 +185,20 @@ export function exportTileMaps(chip: ProgrammedChip, dir: string, format: 'npy' 
   fs.writeFileSync(f, JSON.stringify({ seed: chip.seed, tiles: index }, null, 1));
   written.push(f);
   return written;
+}
+
+function storedRanges(m: StoredMatrix, f32: (at: number, n: number) => Float32Array, file: string) {
+  const r = m.ranges!;
+  const dac = r.dacMaxAbs;
+  if (dac !== null && !(typeof dac === 'number' && dac > 0 && Number.isFinite(dac))) {
+    throw new DataError(file, `${m.node}: stored DAC range ${JSON.stringify(dac)} is not a positive number`);
+  }
+  const rowBlocks = Math.ceil(m.fanIn / ((m.chip as { tile?: { rows?: number } }).tile?.rows ?? m.fanIn));
+  return {
+    dacMaxAbs: dac,
+    samples: r.samples,
+    adcFullScaleMicroAmps: r.adcOffset === null ? null : f32(r.adcOffset, rowBlocks * m.fanOut),
+  };
 }
 
 /** Load a chip saved by {@link ProgrammedChip.save} for `model` (which must be the same compiled model). */
@@ -195,6 +231,7 @@ export function loadProgrammedChip(model: CompiledModel, file: string): Programm
   aligned.set(payload);
   const f32 = (at: number, n: number) => new Float32Array(aligned.buffer, at, n).slice();
   const layers = new Map<string, ProgrammedLayer[]>();
+  const sliced = new Map<string, { node: string; group: number; slices: ProgrammedLayer[] }>();
   for (const m of header.matrices) {
     const n = m.fanIn * m.fanOut;
     const layer = layerFromConductances({
@@ -209,9 +246,25 @@ export function loadProgrammedChip(model: CompiledModel, file: string): Programm
       driftGain: m.driftGain,
       programming: m.programming,
       ...(m.offsets.length > 5 ? { readVarianceMicroSiemens2: f32(m.offsets[5], n) } : {}),
+      ...(m.ranges ? { ranges: storedRanges(m, f32, file) } : {}),
     });
+    if (m.slices !== undefined) {
+      if (!(Number.isInteger(m.slices) && m.slices >= 2 && Number.isInteger(m.slice) && m.slice! >= 0 && m.slice! < m.slices)) {
+        throw new DataError(file, `${m.node}: slice ${JSON.stringify(m.slice)} of ${JSON.stringify(m.slices)} is not a slice index of a sliced layer`);
+      }
+      const key = `${m.node}\u0000${m.group}`;
+      const list = sliced.get(key) ?? { node: m.node, group: m.group, slices: new Array<ProgrammedLayer>(m.slices) };
+      list.slices[m.slice!] = layer;
+      sliced.set(key, list);
+      continue;
+    }
     if (!layers.has(m.node)) layers.set(m.node, []);
     layers.get(m.node)![m.group] = layer;
+  }
+  for (const { node, group, slices } of sliced.values()) {
+    if (slices.some((l) => l === undefined) || slices.length !== Object.keys(slices).length) throw new DataError(file, `${node}: a slice of the bit-sliced layer (group ${group}) is missing`);
+    if (!layers.has(node)) layers.set(node, []);
+    layers.get(node)![group] = combineSlices(slices);
   }
   return new ProgrammedChip(model, layers, header.seed);
 }

@@ -8,6 +8,7 @@ import type { ChipSpec } from '../crossbar/chipSpec';
 import { validateChipSpec } from '../crossbar/chipSpec';
 import { layerCost, type LayerCost } from '../crossbar/cost';
 import { tileGrid, type TileGrid } from '../crossbar/tiling';
+import { slicingOf } from '../crossbar/slicing';
 import type { MvmStats } from '../crossbar/analogMvm';
 import {
   activationBits, addBreakdowns, bufferArea, energyOfEvents, scaleBreakdown, sumBreakdown, ZERO_BREAKDOWN, type Breakdown,
@@ -188,13 +189,14 @@ export function planChip(graph: Graph, baseChip: RawChipConfig, overrides?: Laye
       const [fanIn, fanOut] = mvmMatrix(node, g).shape;
       const grid = tileGrid(fanIn, fanOut, chip.tile);
       matrices.push({ node: node.name, op: node.op, group: g, fanIn, fanOut, chip, grid, firstTile: nextTile });
-      nextTile += grid.tiles.length;
+      // A bit-sliced matrix takes one set of tiles per slice.
+      nextTile += slicingOf(chip).cellsPerWeight * grid.tiles.length;
       costs.push(layerCost(fanIn, fanOut, chip));
     }
     const mvms = mvmsPerInference(node, graph);
     const tiles = costs.reduce((s, c) => s + c.tiles, 0);
     const slots = tiles * chip.tile.rows * chip.tile.cols;
-    const used = matrices.reduce((s, m) => s + m.fanIn * m.fanOut, 0);
+    const used = matrices.reduce((s, m) => s + m.fanIn * m.fanOut * slicingOf(m.chip).cellsPerWeight, 0);
     const buffer = bufferBits(node, graph, matrices, mvms, activationBits(chip));
     const rowBlocks = Math.max(...matrices.map((m) => m.grid.rowBlocks));
     let energy = costs.reduce((acc, c) => addBreakdowns(acc, c.energyBreakdownPerMvmPicojoules, mvms), ZERO_BREAKDOWN);

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
 import { Rng } from '../rng';
 import type { ChipSpec } from '../crossbar/chipSpec';
+import { needsCalibrationData } from '../crossbar/chipSpec';
+import { calibrateRanges, transplantRanges } from './calibrateRanges';
 import { programLayer, analogMvm, type MvmStats, type ProgrammedLayer } from '../crossbar/programmedLayer';
 import type { SignalNoise } from '../crossbar/noise/signalNoise';
 import { applyGroupedSignalNoise, applySignalNoise } from '../crossbar/noise/signalNoise';
@@ -64,6 +66,22 @@ export interface CompileOptions {
 }
 
 export type ModelSource = Graph | tf.LayersModel;
+
+/**
+ * Largest patch matrix (floats) whole-batch range calibration holds at once (64 M:
+ * 256 MB, several copies of which tfjs-wasm's 4 GB heap must hold); above it the
+ * batch is calibrated in chunks (`CalibrationRunOptions.wholeBatch`).
+ */
+const CALIBRATION_PATCH_BUDGET = 64 * 1024 * 1024;
+
+/** Options of programming a chip. */
+export interface ProgramOptions {
+  /**
+   * The calibration batch the converter ranges are set from (training or held-out
+   * inputs, never the ones a study scores), for chips whose ranges come from data.
+   */
+  readonly calibration?: ExecutorInputs | Float32Array;
+}
 
 /** Options of one noisy run. */
 export interface RunOptions {
@@ -143,9 +161,64 @@ export class CompiledModel {
     this.signalExecutor = this.signalGraph === this.graph ? this.deviceExecutor : new GraphExecutor(this.signalGraph);
   }
 
-  /** Draw the static noise (programming, stuck cells, drift) and return the programmed chip. */
-  program(seed: number | Rng): ProgrammedChip {
-    const root = toRng(seed).fold('program');
+  /**
+   * Draw the static noise (programming, stuck cells, drift) and return the programmed
+   * chip. A chip whose converter ranges are calibrated on data (the default; see
+   * `CalibrationSpec`) needs `calibration` inputs: the ranges are set from them right
+   * after programming (before drift: a chip read at `readTimeSeconds` keeps the ranges
+   * of its first read) and then stay fixed.
+   *
+   * @throws ConfigError naming `calibration` when the chip needs data and none is given.
+   */
+  program(seed: number | Rng, options: ProgramOptions = {}): ProgrammedChip {
+    const rng = toRng(seed);
+    const layers = this.programLayers(rng, (chip) => chip);
+    const needs = this.plan.layers.some((l) => l.matrices.some((m) => needsCalibrationData(m.chip)));
+    const label = seed instanceof Rng ? seed.path : seed;
+    if (!needs) return new ProgrammedChip(this, layers, label);
+    if (options.calibration === undefined) {
+      for (const ls of layers.values()) ls.forEach((l) => l.dispose());
+      throw new ConfigError(
+        'calibration',
+        undefined,
+        'calibration inputs (program(seed, { calibration: inputs })) for a chip whose converter ranges are set from data, or chip.calibration "worstCase" with dac.range "perInputAbsMax" or a number',
+      );
+    }
+    // Calibrated at the first read after programming: the same draw read at the drift law's t0.
+    const drifts = this.plan.layers.some((l) => l.matrices.some((m) => m.chip.readTimeSeconds > m.chip.device.driftT0Seconds));
+    const atCalibration = drifts ? this.programLayers(rng, (chip) => ({ ...chip, readTimeSeconds: chip.device.driftT0Seconds })) : layers;
+    const inputs = options.calibration instanceof Float32Array ? this.batchOf(options.calibration, 'calibration') : options.calibration;
+    try {
+      // Whole-batch calibration holds every conv layer's patch matrix of the batch at once: bounded here.
+      const samples = inputs instanceof tf.Tensor ? inputs.shape[0] : 1;
+      const patchFloats = Math.max(...this.plan.layers.map((l) => l.mvmsPerInference * Math.max(...l.matrices.map((m) => m.fanIn))));
+      const wholeBatch = samples * patchFloats <= CALIBRATION_PATCH_BUDGET;
+      const { layers: calibrated, calibration } = calibrateRanges(this.deviceExecutor, atCalibration, inputs, { wholeBatch });
+      const final = drifts ? transplantRanges(calibrated, layers) : calibrated;
+      return new ProgrammedChip(this, final, label, calibration);
+    } finally {
+      for (const ls of layers.values()) ls.forEach((l) => l.dispose());
+      if (drifts) for (const ls of atCalibration.values()) ls.forEach((l) => l.dispose());
+      if (inputs !== options.calibration) tf.dispose(inputs as tf.Tensor);
+    }
+  }
+
+  /** A flat batch `[N · per-sample values]` as the graph's one input tensor `[N, ...dims]`. */
+  private batchOf(x: Float32Array, field: string): tf.Tensor {
+    const inputNode = this.graph.nodes.find((n) => n.name === this.graph.inputs[0])!;
+    const dims = inputNode.outputShape.slice(1);
+    if (this.graph.inputs.length !== 1 || dims.some((d) => d === null)) {
+      throw new ConfigError(field, 'a Float32Array', 'a tensor: this graph has several inputs or dynamic dimensions');
+    }
+    const per = (dims as number[]).reduce((a, b) => a * b, 1);
+    if (x.length === 0 || x.length % per !== 0) {
+      throw new ConfigError(field, `${x.length} values`, `N·${per} values (N >= 1 samples of [${dims.join(', ')}])`);
+    }
+    return tf.tensor(x, [x.length / per, ...(dims as number[])], 'float32');
+  }
+
+  private programLayers(rng: Rng, chipOf: (chip: ChipSpec) => ChipSpec): Map<string, ProgrammedLayer[]> {
+    const root = rng.fold('program');
     const layers = new Map<string, ProgrammedLayer[]>();
     const byName = new Map(this.graph.nodes.map((n) => [n.name, n]));
     try {
@@ -156,7 +229,7 @@ export class CompiledModel {
           layer.node,
           layer.matrices.map((m) => {
             const w = mvmMatrix(node, m.group);
-            return programLayer({ data: w.data, fanIn: m.fanIn, fanOut: m.fanOut }, m.chip, root.fold(m.node).fold(m.group));
+            return programLayer({ data: w.data, fanIn: m.fanIn, fanOut: m.fanOut }, chipOf(m.chip), root.fold(m.node).fold(m.group));
           }),
         );
       }
@@ -164,7 +237,7 @@ export class CompiledModel {
       for (const ls of layers.values()) ls.forEach((l) => l.dispose());
       throw err;
     }
-    return new ProgrammedChip(this, layers, seed instanceof Rng ? seed.path : seed);
+    return layers;
   }
 
   /**
@@ -172,9 +245,9 @@ export class CompiledModel {
    * drawn from `seed`'s stream folded by `replica/r`, so copies are independent and
    * copy r's draw does not depend on how many copies there are.
    */
-  programReplicas(seed: number | Rng): ProgrammedChip[] {
+  programReplicas(seed: number | Rng, options: ProgramOptions = {}): ProgrammedChip[] {
     const root = toRng(seed).fold('replica');
-    return Array.from({ length: this.plan.replicas }, (_, r) => this.program(root.fold(r)));
+    return Array.from({ length: this.plan.replicas }, (_, r) => this.program(root.fold(r), options));
   }
 
   /** Run on the chip's programmed layers (used by ProgrammedChip.run). */
@@ -192,6 +265,11 @@ export class CompiledModel {
         channelsFirst: site.channelsFirst,
       });
     return this.deviceExecutor.run(x, { mvm, noise: NOISE_OFF });
+  }
+
+  /** The device graph's executor, which range calibration runs with its own MVM hook. @internal */
+  deviceExecutorForCalibration(): GraphExecutor {
+    return this.deviceExecutor;
   }
 
   /** The exact (digital, noise-free) outputs: the reference a chip is compared with. */

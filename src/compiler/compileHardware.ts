@@ -65,16 +65,23 @@ export function compileHardware(model: ModelSource, hardware: Hardware | unknown
 
 /**
  * The execution of `hardware` on `model` (compiled for it): a chip is programmed
- * from `programSeed` (call `release` when done with it).
+ * from `programSeed` and its converter ranges calibrated on `calibration` (call
+ * `release` when done with it).
  */
-export function hardwareExecution(model: CompiledModel, hardware: Hardware, programSeed: number | Rng): { execution: Execution; chip: ProgrammedChip | null; release: () => void } {
+export function hardwareExecution(
+  model: CompiledModel,
+  hardware: Hardware,
+  programSeed: number | Rng,
+  /** Inputs a chip's converter ranges are calibrated on (flat, the model's input layout). */
+  calibration?: Float32Array,
+): { execution: Execution; chip: ProgrammedChip | null; release: () => void } {
   switch (hardware.kind) {
     case 'exact':
       return { execution: { kind: 'exact' }, chip: null, release: () => {} };
     case 'signal':
       return { execution: { kind: 'signal', noise: hardware.noise }, chip: null, release: () => {} };
     case 'chip': {
-      const chip = model.program(programSeed);
+      const chip = model.program(programSeed, calibration ? { calibration } : {});
       return { execution: { kind: 'chip', chip }, chip, release: () => chip.dispose() };
     }
   }

@@ -75,7 +75,7 @@ export const HARDWARE_KINDS: readonly Hardware['kind'][] = ['exact', 'signal', '
 export const EXACT_CHIP_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({ device: 'ideal', dac: { bits: null }, adc: { bits: null } });
 
 /** Fields a chip description may have (besides `layers` where overrides are allowed). */
-export const CHIP_FIELDS = ['device', 'tile', 'dac', 'adc', 'mapping', 'readTimeSeconds', 'driftCompensation'] as const;
+export const CHIP_FIELDS = ['device', 'tile', 'dac', 'adc', 'mapping', 'calibration', 'readTimeSeconds', 'driftCompensation', 'slicing', 'inputEncoding', 'wireResistanceOhmPerCell', 'irDrop', 'maxBitLineCurrentMicroAmps'] as const;
 
 export function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -246,7 +246,11 @@ export function describeHardware(hw: Hardware): string {
     case 'chip': {
       const c = hw.chip;
       const layers = hw.layers ? `, ${Object.keys(hw.layers).length} layer override(s)` : '';
-      return `chip ${c.device.kind} ${c.tile.rows}x${c.tile.cols}, ADC ${c.adc.bits ?? 'ideal'} bits${layers}`;
+      const w = c.wireResistanceOhmPerCell;
+      const wires = w && (w.wordLine > 0 || w.bitLine > 0) ? `, wires ${w.wordLine}/${w.bitLine} Ω per cell (${c.irDrop ?? 'firstOrder'} IR drop)` : '';
+      const sliced = c.slicing && c.slicing.bitsPerCell !== null ? `, ${c.slicing.cellsPerWeight} × ${c.slicing.bitsPerCell}-bit cells per weight` : '';
+      const serial = c.inputEncoding?.kind === 'bitSerial' ? `, ${c.inputEncoding.bits}-bit bit-serial inputs` : '';
+      return `chip ${c.device.kind} ${c.tile.rows}x${c.tile.cols}, ADC ${c.adc.bits ?? 'ideal'} bits${sliced}${serial}${wires}${layers}`;
     }
   }
 }

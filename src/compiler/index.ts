@@ -8,7 +8,9 @@ export { loadTfjsModelFromDir, saveTfjsModelToDir } from './frontends/tfjsFiles'
 export type { ExecutorHooks, ExecutorInputs, MvmHook, MvmSite, NoiseHook } from './executor';
 export { GraphExecutor, NOISE_OFF, execute, exactMvm, im2col, signalNoiseHook } from './executor';
 export { compile, CompiledModel, IDEAL_CHIP } from './compile';
-export type { CompileOptions, FoldBatchNormMode, ModelSource, RunOptions } from './compile';
+export type { CompileOptions, FoldBatchNormMode, ModelSource, ProgramOptions, RunOptions } from './compile';
+export { calibrateRanges, calibrateLayer, withRanges } from './calibrateRanges';
+export type { LayerCalibration } from './calibrateRanges';
 export { ProgrammedChip } from './programmedChip';
 export { loadProgrammedChip, saveProgrammedChip, exportTileMaps, modelFingerprint, CHIP_FILE_VERSION } from './chipFile';
 export { planChip } from './chipPlan';

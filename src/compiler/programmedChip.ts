@@ -11,6 +11,7 @@ import { substituteMatrices } from './passes/substituteMatrices';
 import type { CompiledModel, RunOptions } from './compile';
 import { sampleOffsetOf, toRng } from './runSeed';
 import { exportTileMaps, saveProgrammedChip } from './chipFile';
+import { calibrateRanges, type LayerCalibration } from './calibrateRanges';
 
 export { CHIP_FILE_MAGIC, CHIP_FILE_VERSION, loadProgrammedChip, modelFingerprint } from './chipFile';
 
@@ -24,7 +25,19 @@ export class ProgrammedChip {
     readonly layers: ReadonlyMap<string, readonly ProgrammedLayer[]>,
     /** The programming seed (or the Rng path it came from). */
     readonly seed: number | string,
+    /** How each calibrated layer's converter ranges were set (empty: no range came from data). */
+    readonly rangeCalibration: readonly LayerCalibration[] = [],
   ) {}
+
+  /**
+   * The same programmed conductances with converter ranges recalibrated on `inputs`
+   * as the chip reads now (after drift: a periodic recalibration). This chip stays
+   * usable; dispose both.
+   */
+  recalibrated(inputs: ExecutorInputs): ProgrammedChip {
+    const { layers, calibration } = calibrateRanges(this.model.deviceExecutorForCalibration(), this.layers, inputs);
+    return new ProgrammedChip(this.model, layers, this.seed, calibration);
+  }
 
   /**
    * Run a batch with fresh read and sensing noise drawn from `options.seed`. `stats`

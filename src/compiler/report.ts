@@ -43,6 +43,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../rng';
 import { ConfigError } from '../errors';
 import { analogMvm, ONE_ROW_PER_SAMPLE, type MvmStats } from '../crossbar/analogMvm';
+import { combineSlices } from '../crossbar/slicedLayer';
 import { layerFromConductances, type ProgrammedLayer } from '../crossbar/layerState';
 import { IDEAL_ADC, IDEAL_DAC, type ChipSpec } from '../crossbar/chipSpec';
 import { addBreakdowns, sumBreakdown, ZERO_BREAKDOWN, type Breakdown } from '../crossbar/peripherals';
@@ -53,6 +54,7 @@ import type { CompiledModel } from './compile';
 import { measuredLayerEnergy, type LayerCostSummary, type LayerPlan } from './chipPlan';
 import type { ProgrammedChip } from './programmedChip';
 import type { EngineName, LayerStats } from './engine/modelRunner';
+import { bitLineWarnings, irDropNote, IrDropSums, type ReportWarning } from './wireReport';
 
 /**
  * Sensing and converter errors carrying this share of the error variance or more
@@ -148,6 +150,12 @@ export interface LayerReport extends LayerCostSummary {
   readonly measuredEnergyBreakdownPicojoules: Breakdown | null;
   /** The run's counts per inference on the calibration data (null without data). */
   readonly measuredCountsPerInference: Readonly<MvmStats> | null;
+  /**
+   * With resistive wires only: the IR drop's own output error on the same inputs,
+   * rms(x·ΔW)/rms(x·W) (ΔW: what the wires change in the programmed weights). Static
+   * and input-pattern independent for linear cells, it is part of `noise.staticSigma`.
+   */
+  readonly irDropSigma?: number;
 }
 
 /**
@@ -227,6 +235,10 @@ export interface CompileReport {
   };
   readonly calibration: CalibrationInfo;
   readonly seed: number;
+  /** Per tile whose worst-case bit-line current exceeds its chip's limit, a warning naming layer, tile, current and limit. */
+  readonly warnings: readonly ReportWarning[];
+  /** How modelled non-idealities enter the figures (e.g. IR drop in the effective σ). */
+  readonly notes: readonly string[];
 }
 
 export interface ReportOptions {
@@ -242,6 +254,19 @@ export interface ReportOptions {
 }
 
 const FALLBACK_VECTORS = 64;
+
+/**
+ * Without data, the converter ranges are calibrated on the same kind of fallback:
+ * 64 seeded network inputs uniform in [0, 1) (images' range), labelled like the rest
+ * of the report as `uniform-random-fallback`.
+ */
+function uniformFallback(model: CompiledModel): Float32Array {
+  const inputNode = model.graph.nodes.find((n) => n.name === model.graph.inputs[0])!;
+  const per = (inputNode.outputShape.slice(1) as number[]).reduce((a, b) => a * (b ?? 1), 1);
+  const x = new Float32Array(FALLBACK_VECTORS * per);
+  Rng.fromSeed(0).fold('report-range-calibration').fillUniform(x);
+  return x;
+}
 const DEFAULT_MAX_ROWS = 8192;
 
 /** Running sums over a layer's output elements. */
@@ -343,6 +368,8 @@ class ErrorSums {
 
 /** The same programmed conductances on another chip description (noise or converters turned off). */
 function variant(layer: ProgrammedLayer, chip: ChipSpec, keepReadNoise: boolean): ProgrammedLayer {
+  // A bit-sliced layer: the same variant of every slice, recombined.
+  if (layer.slices) return combineSlices(layer.slices.map((sl) => variant(sl, chip, keepReadNoise)));
   const { fanIn, fanOut, gPlus, gMinus, targetPlus, targetMinus, weightPerMicroSiemens, driftGain, programming } = layer;
   const readVariance = (layer as { readVarianceMicroSiemens2?: Float32Array }).readVarianceMicroSiemens2;
   return layerFromConductances({
@@ -353,7 +380,9 @@ function variant(layer: ProgrammedLayer, chip: ChipSpec, keepReadNoise: boolean)
 
 /** Ideal converters; the ADC keeps its range (the sensing noise is a fraction of its full scale). */
 function idealConverters(chip: ChipSpec): ChipSpec {
-  return { ...chip, dac: IDEAL_DAC, adc: { ...IDEAL_ADC, rangeFraction: chip.adc.rangeFraction } };
+  // Amplitude-coded inputs: a bit-serial input's quantisation is the DAC's.
+  const { inputEncoding: _serial, ...amplitude } = chip;
+  return { ...amplitude, dac: IDEAL_DAC, adc: { ...IDEAL_ADC, rangeFraction: chip.adc.rangeFraction } };
 }
 
 function noDynamicNoise(chip: ChipSpec): ChipSpec {
@@ -546,7 +575,7 @@ export function buildReport(model: CompiledModel, seedOrOptions: number | Report
   if (!Number.isSafeInteger(cap) || cap < 1) throw new ConfigError('maxRowsPerMatrix', cap, 'an integer >= 1');
   const calibration = options.calibration;
   const root = Rng.fromSeed(seed).fold('report');
-  const chip = model.program(root.fold('program'));
+  const chip = model.program(root.fold('program'), { calibration: calibration ?? uniformFallback(model) });
   try {
     const recorded = calibration ? recordInputs(model, calibration, cap) : null;
     const energy = calibration ? measureEnergy(model, chip, calibration, seed) : null;
@@ -554,6 +583,7 @@ export function buildReport(model: CompiledModel, seedOrOptions: number | Report
     const layers: LayerReport[] = model.plan.layers.map((l: LayerPlan) => {
       const node = byName.get(l.node)! as AnalogNode;
       const sums = new ErrorSums();
+      const irSums = new IrDropSums();
       if (isAnalog(node)) {
         for (const m of l.matrices) {
           const w = mvmMatrix(node, m.group).data;
@@ -561,11 +591,16 @@ export function buildReport(model: CompiledModel, seedOrOptions: number | Report
           const site = root.fold('run').fold(l.node).fold(m.group);
           if (recorded) {
             const r = recorded.get(`${m.node}/${m.group}`)!;
-            if (r.rows > 0) measureMatrix(layer, w, concatRows(r, m.fanIn), r.rows, site, sums);
+            if (r.rows > 0) {
+              const x = concatRows(r, m.fanIn);
+              measureMatrix(layer, w, x, r.rows, site, sums);
+              irSums.add(layer, w, x, r.rows);
+            }
           } else {
             const x = new Float32Array(FALLBACK_VECTORS * m.fanIn);
             root.fold('inputs').fold(l.node).fold(m.group).fillUniform(x);
             measureMatrix(layer, w, x, FALLBACK_VECTORS, site, sums);
+            irSums.add(layer, w, x, FALLBACK_VECTORS);
           }
         }
       }
@@ -596,6 +631,7 @@ export function buildReport(model: CompiledModel, seedOrOptions: number | Report
         measuredEnergyPerInferencePicojoules: measured ? sumBreakdown(measured) : null,
         measuredEnergyBreakdownPicojoules: measured,
         measuredCountsPerInference: s && energy ? perInference(s, energy.samples) : null,
+        ...(irSums.sigma() !== undefined ? { irDropSigma: irSums.sigma() } : {}),
       };
     });
     const sum = (f: (l: LayerReport) => number) => layers.reduce((acc, l) => acc + f(l), 0);
@@ -637,6 +673,13 @@ export function buildReport(model: CompiledModel, seedOrOptions: number | Report
         ? { source: 'data', samples: energy!.samples, maxRowsPerMatrix: cap }
         : { source: 'uniform-random-fallback', samples: FALLBACK_VECTORS, maxRowsPerMatrix: FALLBACK_VECTORS },
       seed,
+      warnings: bitLineWarnings(chip.layers),
+      notes: [
+        irDropNote(
+          model.plan.layers.flatMap((l) => l.matrices.map((m) => m.chip)),
+          layers.flatMap((l) => (l.irDropSigma === undefined ? [] : [{ name: l.name, sigma: l.irDropSigma }])),
+        ),
+      ].filter((n): n is string => n !== null),
     };
   } finally {
     chip.dispose();
@@ -655,6 +698,19 @@ export interface MeasuredEnergy {
   readonly layers: Readonly<Record<string, { readonly measured: Breakdown; readonly bound: Breakdown }>>;
   /** Inferences the counts were taken over. */
   readonly samples: number;
+  /**
+   * Per analog node, the converter clipping counted on those samples: DAC inputs
+   * beyond a fixed range and ADC conversions beyond full scale (what calibrated
+   * ranges show when inputs move away from the calibration batch, or the chip drifts).
+   */
+  readonly clipping: Readonly<Record<string, ClippingCounts>>;
+}
+
+/** Converter clipping of one layer over a run. */
+export interface ClippingCounts {
+  readonly dacClipped: number;
+  readonly adcClipped: number;
+  readonly adcConversions: number;
 }
 
 /**
@@ -665,6 +721,7 @@ export interface MeasuredEnergy {
 export function energyFromStats(model: CompiledModel, stats: Readonly<Record<string, MvmStats>>, samples: number): MeasuredEnergy {
   if (!(Number.isSafeInteger(samples) && samples > 0)) throw new ConfigError('samples', samples, 'a positive integer number of inferences');
   const layers: Record<string, { measured: Breakdown; bound: Breakdown }> = {};
+  const clipping: Record<string, ClippingCounts> = {};
   let measured = ZERO_BREAKDOWN;
   let bound = ZERO_BREAKDOWN;
   for (const l of model.plan.layers) {
@@ -672,6 +729,7 @@ export function energyFromStats(model: CompiledModel, stats: Readonly<Record<str
     if (!s) throw new ConfigError(`stats.${l.node}`, undefined, `the counts of every analog node (a chip run with stats over the ${samples} samples)`);
     const m = measuredLayerEnergy(l, s, samples);
     layers[l.node] = { measured: m, bound: l.energyBreakdownPicojoules };
+    clipping[l.node] = { dacClipped: s.dacClipped, adcClipped: s.adcClipped, adcConversions: s.adcConversions };
     measured = addBreakdowns(measured, m);
     bound = addBreakdowns(bound, l.energyBreakdownPicojoules);
   }
@@ -682,6 +740,7 @@ export function energyFromStats(model: CompiledModel, stats: Readonly<Record<str
     boundBreakdownPicojoules: bound,
     layers,
     samples,
+    clipping,
   };
 }
 
@@ -693,6 +752,8 @@ export interface MeasureEnergyOptions {
   readonly programSeed?: number;
   /** Seed of the run's dynamic noise (default 0; only clipping counts depend on it). */
   readonly runSeed?: number;
+  /** Inputs the chip's converter ranges are calibrated on (default: the first 256 samples of `x`). */
+  readonly calibration?: Float32Array;
   /** Use at most this many samples of `x`, the first ones (default all). */
   readonly limit?: number;
   readonly batchSize?: number;
@@ -709,7 +770,8 @@ export async function measureEnergyOnData(model: CompiledModel, x: Float32Array,
   const per = (inputNode.outputShape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   const n = Math.min(x.length / per, options.limit ?? Infinity);
   if (!(Number.isSafeInteger(n) && n > 0)) throw new ConfigError('x', `${x.length} values`, `N·${per} values with N >= 1`);
-  const chip = model.program(Rng.fromSeed(options.programSeed ?? 0).fold('energy'));
+  // Ranges calibrated on the caller's calibration inputs, else on the first 256 samples measured.
+  const chip = model.program(Rng.fromSeed(options.programSeed ?? 0).fold('energy'), { calibration: options.calibration ?? x.subarray(0, Math.min(n, 256) * per) });
   try {
     const runner = await model.runner({ kind: 'chip', chip }, { engine: options.engine ?? 'onnxruntime' });
     try {
@@ -742,6 +804,10 @@ export function energyMetrics(model: CompiledModel, energy: MeasuredEnergy, vote
     energyBoundPerInferencePicojoules: energy.boundPerInferencePicojoules,
     energyMeasuredSamples: energy.samples,
   };
+  const clips = Object.values(energy.clipping);
+  const conversions = clips.reduce((a, c) => a + c.adcConversions, 0);
+  out.adcClippedFraction = conversions > 0 ? clips.reduce((a, c) => a + c.adcClipped, 0) / conversions : 0;
+  out.dacClippedPerInference = clips.reduce((a, c) => a + c.dacClipped, 0) / energy.samples;
   const area = model.plan.layers.reduce((acc, l) => addBreakdowns(acc, l.areaBreakdownSquareMicrometers), ZERO_BREAKDOWN);
   for (const k of Object.keys(energy.breakdownPicojoules) as (keyof Breakdown)[]) {
     out[`energy${capitalized(k)}PerInferencePicojoules`] = energy.breakdownPicojoules[k];

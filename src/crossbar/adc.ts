@@ -19,7 +19,8 @@ export function applyAdc(
   countClipped = false,
 ): { converted: tf.Tensor2D; clipped: tf.Scalar | null } {
   const codes = tf.mul(current, codesPerUnit);
-  const clipped = countClipped ? (tf.sum(tf.cast(tf.greater(tf.abs(codes), levels), 'float32')) as tf.Scalar) : null;
+  // Clipped: the range changed the code (a value within half an LSB beyond full scale rounds to it anyway).
+  const clipped = countClipped ? (tf.sum(tf.cast(tf.greater(tf.abs(codes), levels + 0.5), 'float32')) as tf.Scalar) : null;
   const converted = tf.mul(tf.round(tf.clipByValue(codes, -levels, levels)), unitsPerCode) as tf.Tensor2D;
   return { converted, clipped };
 }

@@ -2,7 +2,13 @@
  * Time, energy and area of one layer's tiles, from the device's timing and energy
  * figures and the peripheral model (`peripherals.ts`). Assumptions (stated because
  * they decide the numbers):
- * - inputs are applied as one amplitude-coded read pulse per MVM (not bit-serial);
+ * - inputs are applied as one amplitude-coded read pulse per MVM, or bit-serially
+ *   (`inputEncoding`): n − 1 read cycles for n-bit inputs (sign as polarity), each
+ *   with its own read pulse and conversions, one after another (no overlap of a
+ *   cycle's conversions with the next read pulse is modelled), then shift-added;
+ * - a bit-sliced weight (`slicing`, k cells) takes k× the tiles; the slices sit on
+ *   their own tiles and read in parallel (k× cells read, drives and conversions, no
+ *   extra latency; the shift-and-adds are pipelined behind the conversions: assumed);
  * - all tiles of a layer read concurrently; each tile's `cols` outputs share
  *   ceil(cols / columnsPerAdc) ADCs, each converting its columns one after another;
  * - a weight occupies two cells (G⁺ and G⁻); the differential current is formed
@@ -20,10 +26,11 @@
 import type { ChipSpec } from './chipSpec';
 import { tileGrid } from './tiling';
 import { energyOfEvents, sumBreakdown, tileArea, type Breakdown } from './peripherals';
+import { inputCyclesOf, slicingOf } from './slicing';
 
 export interface LayerCost {
   readonly tiles: number;
-  /** Physical cells (two per weight). */
+  /** Physical cells (two per weight per slice). */
   readonly cells: number;
   readonly utilization: number;
   readonly adcs: number;
@@ -49,22 +56,25 @@ export interface LayerCost {
 export function layerCost(fanIn: number, fanOut: number, chip: ChipSpec, meanConductanceMicroSiemens?: number): LayerCost {
   const d = chip.device;
   const grid = tileGrid(fanIn, fanOut, chip.tile);
-  const tiles = grid.tiles.length;
+  const k = slicingOf(chip).cellsPerWeight;
+  const cycles = inputCyclesOf(chip);
+  const tiles = k * grid.tiles.length;
   const cells = 2 * tiles * chip.tile.rows * chip.tile.cols;
   const adcsPerTile = Math.ceil(chip.tile.cols / d.columnsPerAdc);
   const adcs = tiles * adcsPerTile;
   const conversionsPerAdc = Math.min(d.columnsPerAdc, chip.tile.cols);
-  const stageTimeNs = d.readPulseNs + conversionsPerAdc * d.adcConversionNs;
+  const stageTimeNs = cycles * (d.readPulseNs + conversionsPerAdc * d.adcConversionNs);
   const gMean = meanConductanceMicroSiemens ?? (d.gMinMicroSiemens + d.gMaxMicroSiemens) / 2;
-  const usedCells = 2 * fanIn * fanOut;
-  // µS · V² · ns = 1e-3 pJ
-  const cellEnergyPicojoules = usedCells * gMean * d.readVoltageVolts ** 2 * d.readPulseNs * 1e-3;
+  const usedCells = 2 * fanIn * fanOut * k;
+  // µS · V² · ns = 1e-3 pJ; every cycle reads every cell (worst case: every input bit set).
+  const cellEnergyPicojoules = cycles * usedCells * gMean * d.readVoltageVolts ** 2 * d.readPulseNs * 1e-3;
   const energy = energyOfEvents(chip, grid.rowBlocks, {
     cellEnergyPicojoules,
-    dacDrives: fanIn * grid.colBlocks,
-    adcConversions: grid.rowBlocks * fanOut,
-    digitalAdds: (grid.rowBlocks - 1) * fanOut,
+    dacDrives: k * cycles * fanIn * grid.colBlocks,
+    adcConversions: k * cycles * grid.rowBlocks * fanOut,
+    digitalAdds: k * (grid.rowBlocks - 1) * fanOut,
     digitalMultiplies: fanOut,
+    shiftAdds: fanOut * (k * grid.rowBlocks * (cycles - 1) + (k - 1)),
     bufferBits: 0,
   });
   const area = tileArea(chip, tiles, grid.rowBlocks);

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { DacSpec } from './chipSpec';
+import { ConfigError } from '../errors';
 
 /** Codes on each side of zero for a signed symmetric converter. */
 export function signedLevels(bits: number): number {
@@ -34,6 +35,7 @@ export function applyDac(x: tf.Tensor2D, dac: DacSpec, countClipped = false): Da
     rowScale = tf.where(tf.equal(m, 0), tf.onesLike(m), m) as tf.Tensor2D;
     v = tf.div(x, rowScale);
   } else {
+    if (dac.range.kind !== 'fixed') throw new ConfigError('dac.range', dac.range.kind, 'a calibrated DAC range: the layer was not calibrated');
     rowScale = tf.fill([x.shape[0], 1], dac.range.maxAbs) as tf.Tensor2D;
     const u = tf.div(x, dac.range.maxAbs) as tf.Tensor2D;
     if (countClipped) clipped = tf.sum(tf.cast(tf.greater(tf.abs(u), 1), 'float32')) as tf.Scalar;

@@ -10,7 +10,10 @@
 import type { ProgrammedConductances, ProgrammingStats } from './programmedLayer';
 import { signedLevels } from './adc';
 import { tileGrid, type TileGrid } from './tiling';
-import { ShapeError } from '../errors';
+import { irDropDifferential } from './irDrop/tileApplication';
+import type { DacSpec } from './chipSpec';
+import { needsCalibrationData } from './chipSpec';
+import { ConfigError, ShapeError } from '../errors';
 
 /** `Math` as a module-local: global lookups in per-cell loops are slow under jest's vm context (see rng.ts). */
 const math = Math;
@@ -35,11 +38,39 @@ export interface RowBlock {
 }
 
 /**
+ * Converter ranges set from a calibration batch (see `calibrateRanges`), stored with
+ * the chip: they stay fixed whatever the chip later reads (drift, other inputs).
+ */
+export interface CalibratedRanges {
+  /** The layer's DAC range max |x| (input units), for a `calibrated` DAC; null otherwise. */
+  readonly dacMaxAbs: number | null;
+  /**
+   * ADC full scale per row block of tiles and output column, [rowBlocks × fanOut]
+   * row-major, µA (before the chip's `adc.rangeFraction`); null for an ideal ADC.
+   */
+  readonly adcFullScaleMicroAmps: Float32Array | null;
+  /** Samples of the calibration batch. */
+  readonly samples: number;
+  /**
+   * A bit-sliced layer's ranges per slice (each slice has its own ADCs; the DAC range
+   * is shared), most significant first; the fields above are slice 0's.
+   */
+  readonly slices?: readonly CalibratedRanges[];
+}
+
+/**
  * A programmed layer: its stored conductances (see {@link ProgrammedConductances})
  * plus the derived state every MVM reads.
  */
 export interface ProgrammedLayer extends ProgrammedConductances {
   readonly grid: TileGrid;
+  /**
+   * The DAC as the MVM runs it: the chip's DAC with a `calibrated` range resolved to
+   * the calibrated fixed range (engines read this, never `chip.dac`).
+   */
+  readonly dac: DacSpec;
+  /** Whether the converter ranges this chip needs from data are set (see `assertCalibrated`). */
+  readonly calibrated: boolean;
   /** Per word line, Σ_j (G⁺ + G⁻), µS: the read energy is t·V²·this. */
   readonly rowConductanceMicroSiemens: Float32Array;
   readonly rowBlocks: readonly RowBlock[];
@@ -51,6 +82,14 @@ export interface ProgrammedLayer extends ProgrammedConductances {
   readonly effectiveWeights: Float32Array | null;
   /** Per output column: weightPerMicroSiemens · driftGain, the digital gain after the ADCs. */
   readonly outputScale: Float32Array;
+  /**
+   * A bit-sliced layer's slices (see `slicedLayer.ts`), most significant first: each
+   * a programmed layer of its digits whose `outputScale` carries its shift, so the
+   * layer's output is the sum of theirs. The sliced layer's own conductance and
+   * row-block fields are those of `slices[0]`; engines run the slices, never them.
+   * Absent on an unsliced layer.
+   */
+  readonly slices?: readonly ProgrammedLayer[];
   /** Frees backend tensors an engine cached for this layer (the data stays usable). */
   dispose(): void;
 }
@@ -81,10 +120,23 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
     throw new ShapeError(`programmed layer: conductance arrays do not match shape [${fanIn}, ${fanOut}]`);
   }
   const readVariance = readVarianceOf(c);
+  const ranges = c.ranges;
+  if (ranges?.adcFullScaleMicroAmps && ranges.adcFullScaleMicroAmps.length !== tileGrid(fanIn, fanOut, chip.tile).rowBlocks * fanOut) {
+    throw new ShapeError(`programmed layer: calibrated ADC ranges have ${ranges.adcFullScaleMicroAmps.length} values, expected row blocks × ${fanOut}`);
+  }
+  const dac: DacSpec =
+    chip.dac.range.kind === 'calibrated' && ranges?.dacMaxAbs != null
+      ? { bits: chip.dac.bits, range: { kind: 'fixed', maxAbs: ranges.dacMaxAbs } }
+      : chip.dac;
+  const calibrated = !needsCalibrationData(chip) || ranges !== undefined;
   if (readVariance && readVariance.length !== fanIn * fanOut) {
     throw new ShapeError(`programmed layer: read-variance array has ${readVariance.length} values, expected ${fanIn * fanOut}`);
   }
   const grid = tileGrid(fanIn, fanOut, chip.tile);
+  // IR drop (chip.wireResistanceOhmPerCell > 0): the static effective G⁺ − G⁻ per tile,
+  // which every MVM below and both engines then read. The ADC's worst-case range, the
+  // read-noise variances and the read energy stay those of the cells themselves.
+  const irDiff = irDropDifferential(c);
   const rowConductance = new Float32Array(fanIn);
   for (let i = 0; i < fanIn; i++) {
     let s = 0;
@@ -108,14 +160,22 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
       for (let j = 0; j < fanOut; j++) {
         const p = gPlus[src + j];
         const m = gMinus[src + j];
-        diff[i * fanOut + j] = p - m;
+        diff[i * fanOut + j] = irDiff ? irDiff[src + j] : p - m;
         colAbs[j] += math.abs(p - m);
         if (sq) sq[i * fanOut + j] = readVariance ? readVariance[src + j] : sigmaRead2 * (p * p + m * m);
       }
     }
-    // ADC full scale per tile: its worst column with every input at ±V_read.
+    // ADC full scale per tile: calibrated on data, else its worst column with every input at ±V_read.
     const fullScale = new Float32Array(fanOut);
-    for (let b = 0; b < grid.colBlocks; b++) {
+    const measured = c.ranges?.adcFullScaleMicroAmps;
+    if (measured) {
+      for (let j = 0; j < fanOut; j++) {
+        const f = measured[a * fanOut + j];
+        // A column no calibration input reached keeps the worst-case bound, so it converts rather than divides by 0.
+        fullScale[j] = f > 0 ? f * chip.adc.rangeFraction : colAbs[j] > 0 ? colAbs[j] * vRead * chip.adc.rangeFraction : 1e-12;
+      }
+    }
+    for (let b = 0; b < grid.colBlocks && !measured; b++) {
       const c0 = b * chip.tile.cols;
       const c1 = math.min(fanOut, c0 + chip.tile.cols);
       let worst = 0;
@@ -136,7 +196,7 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
     });
   }
   const linear =
-    chip.dac.bits === null && chip.dac.range.kind === 'perInputAbsMax' && chip.adc.bits === null &&
+    dac.bits === null && dac.range.kind === 'perInputAbsMax' && chip.adc.bits === null && chip.inputEncoding === undefined &&
     !needSq && d.senseNoiseRelStd === 0;
   const outputScale = Float32Array.from(c.weightPerMicroSiemens, (w) => w * driftGain);
   let effectiveWeights: Float32Array | null = null;
@@ -145,13 +205,15 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
     for (let i = 0; i < fanIn; i++) {
       for (let j = 0; j < fanOut; j++) {
         const k = i * fanOut + j;
-        effectiveWeights[k] = (gPlus[k] - gMinus[k]) * c.weightPerMicroSiemens[j] * driftGain;
+        effectiveWeights[k] = (irDiff ? irDiff[k] : gPlus[k] - gMinus[k]) * c.weightPerMicroSiemens[j] * driftGain;
       }
     }
   }
   const layer: ProgrammedLayer = {
     ...c,
     grid,
+    dac,
+    calibrated,
     effectiveWeights,
     rowConductanceMicroSiemens: rowConductance,
     rowBlocks,
@@ -165,8 +227,23 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
   return layer;
 }
 
+/**
+ * Throws unless the layer's converter ranges are set: a chip whose ranges come from
+ * data must be programmed with calibration inputs before it runs.
+ */
+export function assertCalibrated(layer: ProgrammedLayer, name = 'layer'): void {
+  if (!layer.calibrated) {
+    throw new ConfigError(
+      'calibration',
+      `${name}: not calibrated`,
+      `calibration inputs when programming (model.program(seed, { calibration: inputs }), ohmic run --calibration FILE), or chip.calibration.method "worstCase" with a DAC range of "perInputAbsMax" or a number`,
+    );
+  }
+}
+
 /** Whether the layer's MVM draws dynamic noise (read or sensing). */
 export function hasDynamicNoise(layer: ProgrammedLayer): boolean {
+  if (layer.slices) return layer.slices.some(hasDynamicNoise);
   return layer.rowBlocks.some((rb) => rb.gSq !== null) || layer.chip.device.senseNoiseRelStd > 0;
 }
 

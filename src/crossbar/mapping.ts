@@ -76,15 +76,20 @@ export function quantizeConductance(g: number, gMin: number, gMax: number, level
  * Map weights to target conductances. Positive weights go on G⁺ (G⁻ at gMin) and
  * negative on G⁻, so max |W| maps to the full window gMax − gMin. An all-zero
  * column maps to gMin on both cells with weight scale 0 (see ConductancePair).
+ * `columnScale`, when given (length fanOut), replaces the per-column max |W|: |W|
+ * equal to it maps to the full window (values beyond it are the caller's error).
  */
 export function weightsToConductances(
   w: WeightMatrix,
   device: DeviceSpec,
   weightScale: 'layer' | 'column',
+  columnScale?: Float64Array,
 ): ConductancePair {
   const { gMinMicroSiemens: gMin, gMaxMicroSiemens: gMax } = device;
   const window = gMax - gMin;
-  const absMax = columnAbsMax(w, weightScale === 'column');
+  // `columnScale`: the |W| that maps to the full window, per column, when the caller
+  // fixes it (a bit slice's digits: 2^b − 1 maps to the window whatever digits occur).
+  const absMax = columnScale ?? columnAbsMax(w, weightScale === 'column');
   const levels = conductanceLevels(device);
   const n = w.data.length;
   const gPlus = new Float32Array(n);

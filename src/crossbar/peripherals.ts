@@ -27,6 +27,10 @@
 import type { ChipSpec } from './chipSpec';
 import type { DeviceKind } from './deviceSpec';
 import type { FieldSource } from './presets';
+import { inputEncodingOf, slicingOf } from './slicing';
+
+/** The width at which the shift-and-add figure holds (ISAAC's 16-bit unit). */
+export const SHIFT_ADD_REFERENCE_BITS = 16;
 
 /** The resolution at which a device's ADC energy and area figures hold. */
 export const ADC_REFERENCE_BITS = 8;
@@ -76,6 +80,13 @@ export interface PeripheralSpec {
   readonly multiplier32EnergyPicojoules: number;
   /** Area of a 32 × 32-bit multiplier, scaled likewise; one multiplier per digital lane, µm². */
   readonly multiplier32AreaSquareMicrometers: number;
+  /**
+   * Energy of one shift-and-add of a converted output (bit-serial cycles, weight
+   * slices) at {@link SHIFT_ADD_REFERENCE_BITS} bits; other widths scale linearly, pJ.
+   */
+  readonly shiftAddEnergyPicojoules: number;
+  /** Area of one shift-and-add unit (one per digital lane of a bit-sliced or bit-serial tile), µm². */
+  readonly shiftAddAreaSquareMicrometers: number;
   /** Tile columns served by one digital lane (accumulator + gain multiplier), time-multiplexed. */
   readonly columnsPerDigitalLane: number;
   /** Width of the digital output gain (weight scale × drift gain × DAC range), bits. */
@@ -112,6 +123,8 @@ const COMMON: PeripheralSources = {
   accumulatorAreaSquareMicrometersPerBit: cited(278 / 32 + 5.98, ALADDIN, 'AladdinAdder (32 bits: 278 µm²) per bit + AladdinRegister (5.98 µm² per bit)'),
   multiplier32EnergyPicojoules: cited(12.68, ALADDIN, 'AladdinMultiplier 32 × 32 bits; scaled by (w_a · w_b) / 32², as the library scales widths'),
   multiplier32AreaSquareMicrometers: cited(6350, ALADDIN, 'AladdinMultiplier 32 × 32 bits'),
+  shiftAddEnergyPicojoules: cited(0.021, ISAAC, 'IsaacShiftAdd: 16-bit shift-and-add, 0.2 mW / (1.2 · 8 · 10^9 ADC samples/s) = 0.021 pJ; scaled linearly with the width, as the library scales it'),
+  shiftAddAreaSquareMicrometers: cited(60, ISAAC, 'IsaacShiftAdd: 60 µm² per unit (4 per IMA: 0.00024 mm²)'),
   columnsPerDigitalLane: assumed(8, 'one accumulator and gain multiplier per 8 tile columns (as NeuroSim shares one ADC between numColMuxed = 8 columns)'),
   gainBits: assumed(16, 'a 16-bit fixed-point output gain'),
   // 20.45 pJ per 256-bit access; 83,000 µm² for 64 KB.
@@ -176,8 +189,22 @@ export function accumulatorBits(chip: ChipSpec, rowBlocks: number): number {
   return (chip.adc.bits ?? IDEAL_CONVERTER_COST_BITS) + Math.ceil(Math.log2(Math.max(1, rowBlocks)));
 }
 
+/**
+ * Width of the shift-and-add that combines bit-serial cycles and weight slices: the
+ * accumulator's bits plus the input's magnitude bits and the slices' extra weight bits.
+ */
+export function shiftAddBits(chip: ChipSpec, rowBlocks: number): number {
+  const e = inputEncodingOf(chip);
+  const s = slicingOf(chip);
+  const inputBits = e.kind === 'bitSerial' ? e.bits - 1 : 0;
+  const sliceBits = s.bitsPerCell === null ? 0 : s.bitsPerCell * (s.cellsPerWeight - 1);
+  return accumulatorBits(chip, rowBlocks) + inputBits + sliceBits;
+}
+
 /** Bits per stored activation (the DAC's input resolution). */
 export function activationBits(chip: ChipSpec): number {
+  const e = inputEncodingOf(chip);
+  if (e.kind === 'bitSerial') return e.bits;
   return chip.dac.bits ?? peripheralSpec(chip).idealActivationBits;
 }
 
@@ -190,6 +217,8 @@ export interface EventEnergies {
   readonly muxSelect: number;
   readonly digitalAdd: number;
   readonly digitalMultiply: number;
+  /** One shift-and-add of a converted output (bit-serial cycles, weight slices), at the accumulator's width. */
+  readonly shiftAdd: number;
   readonly bufferBit: number;
 }
 
@@ -204,6 +233,7 @@ export function eventEnergies(chip: ChipSpec, rowBlocks: number): EventEnergies 
     muxSelect: d.columnsPerAdc > 1 ? p.muxEnergyPicojoules : 0,
     digitalAdd: acc * p.accumulatorEnergyPicojoulesPerBit,
     digitalMultiply: (p.multiplier32EnergyPicojoules * acc * p.gainBits) / (32 * 32),
+    shiftAdd: (p.shiftAddEnergyPicojoules * shiftAddBits(chip, rowBlocks)) / SHIFT_ADD_REFERENCE_BITS,
     bufferBit: p.bufferEnergyPicojoulesPerBit,
   };
 }
@@ -215,6 +245,8 @@ export interface EventCounts {
   readonly adcConversions: number;
   readonly digitalAdds: number;
   readonly digitalMultiplies: number;
+  /** Shift-and-adds of converted outputs (bit-serial cycles, weight slices); absent: none. */
+  readonly shiftAdds?: number;
   /** Activation bits read from and written to the buffers. */
   readonly bufferBits: number;
 }
@@ -228,7 +260,8 @@ export function energyOfEvents(chip: ChipSpec, rowBlocks: number, n: EventCounts
     sense: n.adcConversions * e.senseSample,
     mux: n.adcConversions * e.muxSelect,
     adc: n.adcConversions * e.adcConversion,
-    accumulator: n.digitalAdds * e.digitalAdd,
+    // Shift-and-adds are accumulator operations (adder + register with a shifted input).
+    accumulator: n.digitalAdds * e.digitalAdd + (n.shiftAdds ?? 0) * e.shiftAdd,
     gain: n.digitalMultiplies * e.digitalMultiply,
     buffer: n.bufferBits * e.bufferBit,
   };
@@ -247,13 +280,16 @@ export function tileArea(chip: ChipSpec, tiles: number, rowBlocks: number): Brea
   const adcs = tiles * Math.ceil(chip.tile.cols / d.columnsPerAdc);
   const lanes = tiles * Math.ceil(chip.tile.cols / p.columnsPerDigitalLane);
   const acc = accumulatorBits(chip, rowBlocks);
+  // Bit-serial inputs and weight slices need shift-and-add units: one per digital lane
+  // (assumed; ISAAC has 4 per IMA of 8 crossbars, i.e. fewer, time-multiplexed faster).
+  const shifting = inputEncodingOf(chip).kind === 'bitSerial' || slicingOf(chip).cellsPerWeight > 1;
   return {
     cells: 2 * tiles * chip.tile.rows * chip.tile.cols * d.cellAreaSquareMicrometers,
     dac: tiles * chip.tile.rows * p.dacAreaSquareMicrometers,
     sense: tiles * chip.tile.cols * p.senseAreaSquareMicrometers,
     mux: d.columnsPerAdc > 1 ? tiles * chip.tile.cols * p.muxAreaSquareMicrometers : 0,
     adc: adcs * adcAreaAtBits(d.adcAreaSquareMicrometers, chip.adc.bits),
-    accumulator: lanes * acc * p.accumulatorAreaSquareMicrometersPerBit,
+    accumulator: lanes * (acc * p.accumulatorAreaSquareMicrometersPerBit + (shifting ? p.shiftAddAreaSquareMicrometers : 0)),
     gain: (lanes * p.multiplier32AreaSquareMicrometers * acc * p.gainBits) / (32 * 32),
     buffer: 0,
   };

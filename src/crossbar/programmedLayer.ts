@@ -17,10 +17,12 @@ import type { Rng } from '../rng';
 import type { ChipSpec } from './chipSpec';
 import { checkWeightMatrix, type WeightMatrix } from './mapping';
 import { drawProgrammedConductances } from './noise/staticDraw';
-import { layerFromConductances, type ProgrammedLayer } from './layerState';
+import { isSliced } from './slicing';
+import { programSlicedLayer } from './slicedLayer';
+import { layerFromConductances, type CalibratedRanges, type ProgrammedLayer } from './layerState';
 
-export { layerFromConductances, hasDynamicNoise } from './layerState';
-export type { ProgrammedLayer, RowBlock } from './layerState';
+export { layerFromConductances, hasDynamicNoise, assertCalibrated } from './layerState';
+export type { ProgrammedLayer, RowBlock, CalibratedRanges } from './layerState';
 export { analogMvm, emptyMvmStats, addMvmStats, ONE_ROW_PER_SAMPLE } from './analogMvm';
 export type { MvmStats, SampleLayout } from './analogMvm';
 
@@ -40,6 +42,8 @@ export interface ProgrammingStats {
  */
 export function programLayer(weights: WeightMatrix, chip: ChipSpec, rng: Rng): ProgrammedLayer {
   checkWeightMatrix(weights);
+  // Bit-sliced weights: k programmed layers of digits, drawn from rng.fold('slice').fold(s).
+  if (isSliced(chip)) return programSlicedLayer(weights, chip, rng);
   return layerFromConductances(drawProgrammedConductances(weights, chip, rng));
 }
 
@@ -64,4 +68,6 @@ export interface ProgrammedConductances {
    * Static parts of the read noise (the frozen 1/f part) are already in gPlus/gMinus.
    */
   readonly readVarianceMicroSiemens2?: Float32Array;
+  /** Converter ranges set from calibration data (absent: worst-case, or not calibrated yet). */
+  readonly ranges?: CalibratedRanges;
 }

@@ -13,7 +13,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend, backendName, tf } from '../backend';
-import { ConfigError } from '../errors';
+import { ConfigError, DataError } from '../errors';
 import type { Rng } from '../rng';
 import type { CompiledModel } from '../compiler/compile';
 import { compileHardware } from '../compiler/compileHardware';
@@ -34,11 +34,12 @@ import { expandGrid, NOISE_KINDS, type StudyConfig } from './grid';
 import { deviceRole, SIGNAL_DEVICE } from './studyHardware';
 import { loadMnist, embeddedMnistDir, defaultDataDir } from '../data';
 import { LSTM_TIME_STEPS } from '../models/paper/lstm';
-import { loadLstmStrokes, loadTrainingData, strokesArchiveIn } from '../models/training/trainingData';
+import { cifarSampleIn, loadLstmStrokes, loadTrainingData, strokesArchiveIn } from '../models/training/trainingData';
 import type { StudyPoint } from './grid';
 import { replicateRng } from './grid';
 import type { PointEvaluator } from './evaluator';
 import type { PointResult } from './resultRecord';
+import { loadCalibrationSet, type CalibrationSet } from './calibrationSet';
 
 /** Samples (the first of the test set) the measured energy per inference is counted on. */
 export const ENERGY_SAMPLES = 1000;
@@ -111,6 +112,76 @@ async function loadTestSet(dataset: StudyPoint['dataset'], dataDir: string | und
   }
   const data = loadMnist(mnistDir(dataDir), 'test', dataset.limit === null ? {} : { limit: dataset.limit });
   return { x: data.images, labels: data.labels, classes: 10 };
+}
+
+/**
+ * The files a point's dataset is read from (what its identity fingerprints): the
+ * two MNIST test files, the stroke archive, or the CIFAR-10 sample.
+ * @throws DataError naming the file that is missing.
+ */
+export function chipDatasetFiles(dataset: StudyPoint['dataset'], dataDir: string | undefined): string[] {
+  if (dataset.name === 'cifar10-heldout') return [cifarSampleIn(dataDir ?? defaultDataDir())];
+  if (dataset.name === 'mnist-strokes') return [strokesArchiveIn(dataDir ?? defaultDataDir())];
+  const dir = mnistDir(dataDir);
+  return ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map((stem) => {
+    const candidates = [path.join(dir, `${stem}.gz`), path.join(dir, stem)];
+    const found = candidates.find((c) => fs.existsSync(c));
+    if (found === undefined) throw new DataError(candidates[0], `file not found (nor ${candidates[1]})`);
+    return found;
+  });
+}
+
+/** The dims of one sample of each dataset, as the models take it. */
+function sampleDims(name: string): number[] {
+  if (name === 'cifar10-heldout') return [32, 32, 3];
+  if (name === 'mnist-strokes') return [LSTM_TIME_STEPS, 2];
+  return [28, 28, 1];
+}
+
+/**
+ * Checks what a study's points read before the first one runs (otherwise a bad
+ * value fails only when its point comes up, after the points before it ran):
+ * the dataset loads with `dataset.limit` (a positive integer not above its
+ * size), and every model loads and takes the dataset's samples, giving one
+ * score per class.
+ * @throws ConfigError `dataset.limit` or `models[i]`; DataError/UnsupportedOpError
+ *   naming a model file that does not load.
+ */
+export async function checkChipStudyInputs(config: StudyConfig, options: Pick<ChipEvaluatorOptions, 'dataDir'> = {}): Promise<void> {
+  let test: TestSet;
+  try {
+    test = await loadTestSet(config.dataset, options.dataDir);
+  } catch (err) {
+    if (err instanceof ConfigError && (err.field === 'limit' || err.field === 'dataset.limit')) {
+      throw new ConfigError('dataset.limit', err.value, `${err.expected.replace(/^an integer in /, 'a positive integer in ')} for dataset ${config.dataset.name}`);
+    }
+    throw err;
+  }
+  const want = sampleDims(config.dataset.name);
+  const per = test.labels.length > 0 ? test.x.length / test.labels.length : 0;
+  if (want.reduce((a, b) => a * b, 1) !== per) throw new ConfigError('dataset', config.dataset.name, `samples of [${want.join(', ')}]`);
+  await initBackend();
+  for (const [i, model] of config.models.entries()) {
+    const { graph } = await loadGraph(model);
+    const dimsOf = (name: string): (number | null)[] => graph.nodes.find((n) => n.name === name)?.outputShape.slice(1) ?? [];
+    if (graph.inputs.length !== 1 || graph.outputs.length !== 1) {
+      throw new ConfigError(`models[${i}]`, model, `a model with one input and one output (it has ${graph.inputs.length} and ${graph.outputs.length})`);
+    }
+    const input = dimsOf(graph.inputs[0]);
+    const fits = input.length === want.length && input.every((d, k) => d === null || d === want[k]);
+    if (!fits) {
+      throw new ConfigError(
+        `models[${i}]`,
+        model,
+        `a model taking samples of dataset ${config.dataset.name}, [${want.join(', ')}] (it takes [${input.map((d) => d ?? '?').join(', ')}])`,
+      );
+    }
+    const output = dimsOf(graph.outputs[0]);
+    const classes = output.every((d) => d !== null) ? (output as number[]).reduce((a, b) => a * b, 1) : test.classes;
+    if (classes !== test.classes) {
+      throw new ConfigError(`models[${i}]`, model, `a model with ${test.classes} outputs, one per class of ${config.dataset.name} (it has ${classes})`);
+    }
+  }
 }
 
 const DATASET_EXPECTED =
@@ -224,7 +295,20 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
   const graphs = new Map<string, { graph: Graph; sourceNames?: SourceNames }>();
   const compiled = new Map<string, CompiledModel>();
   const tests = new Map<string, TestSet>();
+  const calibrationSets = new Map<string, Promise<CalibrationSet>>();
+  // Training samples of the point's data set: chips calibrate their converter ranges on them, never on what they are scored on.
+  const calibrationFor = (point: StudyPoint): Promise<CalibrationSet> => {
+    const key = `${point.dataset.name}/${point.dataset.limit}`;
+    let c = calibrationSets.get(key);
+    if (!c) {
+      c = loadCalibrationSet(point.dataset.name, options.dataDir, point.dataset.limit);
+      calibrationSets.set(key, c);
+    }
+    return c;
+  };
   const runsCache = new Map<string, Float32Array[]>();
+  // The last programmed (and calibrated) chip: the next points of a vote sweep run more passes on the same chip.
+  let held: { key: string; chip: ProgrammedChip; runner: ModelRunner } | null = null;
   const engine = { engine: options.engine ?? 'onnxruntime' } as const;
   // Measured energy per inference, once per model, hardware and data set (a deterministic
   // chip and run: the same whichever point asks first).
@@ -233,7 +317,9 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
     const key = JSON.stringify([point.model, pointHardware(point), point.dataset]);
     let e = energies.get(key);
     if (!e) {
-      e = measureEnergyOnData(model, test.x, { engine: engine.engine, limit: ENERGY_SAMPLES, batchSize: EVAL_BATCH });
+      e = calibrationFor(point).then((c) =>
+        measureEnergyOnData(model, test.x, { engine: engine.engine, limit: ENERGY_SAMPLES, batchSize: EVAL_BATCH, calibration: c.x }),
+      );
       energies.set(key, e);
     }
     return e;
@@ -279,27 +365,23 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
       const runs = runsCache.get(key) ?? [];
       const streams = voteSeeds(root, point.semantics, point.votes);
       // `passes` programs one chip for all votes (same stream); `replicas` one per vote.
-      let chip: { chip: ProgrammedChip; runner: ModelRunner } | null = null;
-      try {
-        for (let v = runs.length; v < point.votes; v++) {
-          const s = streams[v];
-          if (isSignal) {
-            const noise = { kind: point.noise as 'multiplicative' | 'additive', sigma: point.sigma };
-            // Signal runners share one session per model and noise kind.
-            const runner = await model.runner({ kind: 'signal', noise }, engine);
-            runs.push(await runAll(test, runner, s.run));
-            continue;
-          }
-          if (chip === null || chip.chip.seed !== s.program!.path) {
-            await releaseChip(chip);
-            chip = null;
-            const programmed = model.program(s.program!);
-            chip = { chip: programmed, runner: await model.runner({ kind: 'chip', chip: programmed }, engine) };
-          }
-          runs.push(await runAll(test, chip.runner, s.run));
+      for (let v = runs.length; v < point.votes; v++) {
+        const s = streams[v];
+        if (isSignal) {
+          const noise = { kind: point.noise as 'multiplicative' | 'additive', sigma: point.sigma };
+          // Signal runners share one session per model and noise kind.
+          const runner = await model.runner({ kind: 'signal', noise }, engine);
+          runs.push(await runAll(test, runner, s.run));
+          continue;
         }
-      } finally {
-        await releaseChip(chip);
+        const chipKey = JSON.stringify([point.model, pointHardware(point), point.dataset, s.program!.path]);
+        if (held?.key !== chipKey) {
+          await releaseChip(held);
+          held = null;
+          const programmed = model.program(s.program!, { calibration: (await calibrationFor(point)).x });
+          held = { key: chipKey, chip: programmed, runner: await model.runner({ kind: 'chip', chip: programmed }, engine) };
+        }
+        runs.push(await runAll(test, held.runner, s.run));
       }
       runsCache.set(key, runs);
       const decision = voteDecision(runs.slice(0, point.votes), { batch: test.labels.length, classes: test.classes });

@@ -5,6 +5,7 @@
  * evaluated on the other half, next to the paper's signal-level noise. It is what
  * `npm start` shows until the zoo and the study runner replace it.
  */
+import { calibrateLayer } from '../compiler/calibrateRanges';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../rng';
 import { backendName } from '../backend';
@@ -111,10 +112,12 @@ export async function runCrossbarDemo(options: CrossbarDemoOptions): Promise<Cro
   for (const name of options.devices) {
     const chip: ChipSpec = validateChipSpec({ device: deviceFromConfig(name) });
     const programRng = root.fold('program').fold(name);
-    const layers: ProgrammedLayer[] = [
-      programLayer({ data: mlp.w1, fanIn: 784, fanOut: HIDDEN }, chip, programRng.fold(0)),
-      programLayer({ data: mlp.w2, fanIn: HIDDEN, fanOut: 10 }, chip, programRng.fold(1)),
-    ];
+    // Converter ranges calibrated on the training digits (and the hidden layer's training activations).
+    const first = programLayer({ data: mlp.w1, fanIn: 784, fanOut: HIDDEN }, chip, programRng.fold(0));
+    const second = programLayer({ data: mlp.w2, fanIn: HIDDEN, fanOut: 10 }, chip, programRng.fold(1));
+    const hiddenTrain = tf.tidy(() => tf.relu(tf.add(tf.matMul(xTrain, w1), tf.tensor1d(mlp.b1))) as tf.Tensor2D);
+    const layers: ProgrammedLayer[] = [calibrateLayer(first, xTrain), calibrateLayer(second, hiddenTrain)];
+    hiddenTrain.dispose();
     const analog: Mvm = (layer, x, rng) => analogMvm(layers[layer], x, rng);
     const accuracy = accuracyWith(mlp, xTest, testLabels, analog, root.fold('run').fold(name));
     const y1 = analogMvm(layers[0], xTest, root.fold('sigma').fold(name), emptyMvmStats());

@@ -25,6 +25,8 @@ const METRIC_LABELS: Readonly<Record<string, string>> = {
   scheduleMode: 'schedule',
   backend: 'backend',
   examples: 'examples',
+  adcClippedFraction: 'ADC clipped (fraction)',
+  dacClippedPerInference: 'DAC clipped per inference',
 };
 
 const AXIS_LABELS: Readonly<Record<string, string>> = {
@@ -43,6 +45,21 @@ const AXIS_LABELS: Readonly<Record<string, string>> = {
   device: 'device',
   'device.preset': 'device preset',
   'device.bitsPerCell': 'bits per cell',
+  slicing: 'weight slicing',
+  'slicing.cellsPerWeight': 'cells per weight',
+  'slicing.bitsPerCell': 'bits per weight slice',
+  inputEncoding: 'input encoding',
+  'inputEncoding.kind': 'input encoding',
+  'inputEncoding.bits': 'bit-serial input bits',
+  calibration: 'range calibration',
+  'calibration.method': 'range calibration',
+  'calibration.percentile': 'calibration percentile',
+  'calibration.adcGranularity': 'ADC range per',
+  wireResistanceOhmPerCell: 'wire resistance (Ω/cell)',
+  'wireResistanceOhmPerCell.wordLine': 'word-line resistance (Ω/cell)',
+  'wireResistanceOhmPerCell.bitLine': 'bit-line resistance (Ω/cell)',
+  irDrop: 'IR-drop model',
+  maxBitLineCurrentMicroAmps: 'bit-line current limit (µA)',
   site: 'noise site',
 };
 

@@ -144,3 +144,20 @@ export function prepareOutputFile(field: string, file: string): string {
   if (reason !== undefined) throw new ConfigError(field, file, `a file path ohmic can write: ${reason}`);
   return abs;
 }
+
+/**
+ * Checks a zoo entry path (`ohmic train --out zoo/NAME`) before any training: the
+ * entry is not an existing file, and its zoo folder exists or can be created and
+ * is writable (under `/proc`, Node's recursive mkdir would spin). Creates the zoo
+ * folder, not the entry. Returns the zoo folder and the entry name.
+ * @throws ConfigError naming `field`.
+ */
+export function prepareZooEntryPath(field: string, entry: string): { zooDir: string; name: string } {
+  const abs = path.resolve(entry);
+  const st = lstatOrUndefined(abs);
+  let reason: string | undefined;
+  if (st !== undefined && !st.isDirectory()) reason = `${abs} is an existing file, not a folder`;
+  else reason = makeFolder(path.dirname(abs)) ?? checkFolderWritable(path.dirname(abs));
+  if (reason !== undefined) throw new ConfigError(field, entry, `a zoo entry folder ohmic can create and write: ${reason}`);
+  return { zooDir: path.dirname(abs), name: path.basename(abs) };
+}

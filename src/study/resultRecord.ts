@@ -7,6 +7,7 @@
 import { DataError } from '../errors';
 import { NOISE_KINDS, pointConfigOf, pointId, type PointConfig } from './grid';
 import { VOTING_SEMANTICS } from '../models/voting';
+import { canonicalIdentity, parseIdentity, RESULT_FORMAT, type PointIdentity } from './pointIdentity';
 
 /** A metric value: flat and JSON-representable (finite numbers only). */
 export type MetricValue = number | string | boolean | null;
@@ -51,6 +52,18 @@ export interface ResultRecord {
   readonly metrics: Readonly<Record<string, MetricValue>>;
   /** The point's resolved hardware description, when the evaluator gave one (see {@link PointResult.hardware}). */
   readonly hardware?: Readonly<Record<string, unknown>>;
+  /**
+   * What the result was computed from, by content (model hash, hardware, data,
+   * study). Present in lines of results format {@link RESULT_FORMAT}, which
+   * `runStudy` writes; absent in lines of format 1 (older ohmic), which can be
+   * read and reported but neither resumed nor merged.
+   */
+  readonly identity?: PointIdentity;
+}
+
+/** The results format of a record: {@link RESULT_FORMAT} with an identity, 1 without. */
+export function recordFormat(record: ResultRecord): number {
+  return record.identity === undefined ? 1 : RESULT_FORMAT;
 }
 
 function checkMetric(name: string, value: unknown, where: string): MetricValue {
@@ -73,6 +86,7 @@ export function buildResultRecord(
   seed: number,
   rootSeed: number,
   result: PointResult,
+  identity?: PointIdentity,
 ): ResultRecord {
   const id = pointId(point);
   const where = `evaluator result for point ${id}`;
@@ -122,6 +136,7 @@ export function buildResultRecord(
     },
     metrics,
     ...(hardware !== undefined ? { hardware: JSON.parse(JSON.stringify(hardware)) as Record<string, unknown> } : {}),
+    ...(identity !== undefined ? { identity: canonicalIdentity(identity) } : {}),
   };
 }
 
@@ -130,6 +145,8 @@ export function serializeRecord(record: ResultRecord): string {
   const metrics: Record<string, MetricValue> = {};
   for (const name of Object.keys(record.metrics).sort()) metrics[name] = record.metrics[name];
   return JSON.stringify({
+    // Lines of format 1 (no identity) keep the bytes they had before formats were numbered.
+    ...(record.identity !== undefined ? { format: RESULT_FORMAT } : {}),
     pointId: record.pointId,
     point: pointConfigOf(record.point),
     seed: record.seed,
@@ -144,6 +161,7 @@ export function serializeRecord(record: ResultRecord): string {
     metrics,
     // Records without hardware serialise as before the field existed.
     ...(record.hardware !== undefined ? { hardware: record.hardware } : {}),
+    ...(record.identity !== undefined ? { identity: canonicalIdentity(record.identity) } : {}),
   });
 }
 
@@ -169,6 +187,14 @@ export function parseRecord(line: string, where: string): ResultRecord {
     throw new DataError(where, detail);
   };
   if (!isRecord(raw)) return fail('expected a JSON object per line');
+  if (raw.format !== undefined && raw.format !== RESULT_FORMAT) {
+    fail(
+      `results format ${String(raw.format)}: this ohmic reads formats 1 and ${RESULT_FORMAT} ` +
+        '(a newer ohmic wrote it, or the line is not an ohmic result)',
+    );
+  }
+  if (raw.format === undefined && raw.identity !== undefined) fail('identity without format: expected "format": 2 with it');
+  if (raw.format === RESULT_FORMAT) parseIdentity(raw.identity, where);
   const { point, accuracy, metrics } = raw;
   if (typeof raw.pointId !== 'string') fail('pointId: expected a string');
   if (!isRecord(point)) return fail('point: expected an object');

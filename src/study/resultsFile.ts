@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../errors';
 import { makeFolder } from './outputPaths';
+import { describeIdentityChange, shortHash } from './pointIdentity';
 import { parseRecord, serializeRecord, type ResultRecord } from './resultRecord';
 
 /** What a results file holds. */
@@ -227,7 +228,8 @@ export interface MergeReport {
  * (and after it) by {@link compareByPoint}. The same point in several inputs is written once when its
  * lines are identical. `out` may be one of the inputs.
  *
- * @throws DataError when two inputs hold different results for one point.
+ * @throws DataError when two inputs hold different results for one point, or
+ *   results of different studies (see {@link checkOneStudy}).
  */
 export function mergeResultFiles(
   files: readonly string[],
@@ -236,6 +238,13 @@ export function mergeResultFiles(
     order?: readonly string[];
     /** Called with the report before `out` is written; throw to write nothing (e.g. on missing points). */
     beforeWrite?: (report: MergeReport) => void;
+    /**
+     * The study the inputs must belong to: its {@link studyFingerprint} and the
+     * file it came from (the `--config`), for the error.
+     */
+    study?: { readonly id: string; readonly file: string };
+    /** Refuse lines without identity (results format 1) even when all inputs lack it (`ohmic merge` does). */
+    requireIdentity?: boolean;
   } = {},
 ): MergeReport {
   const byId = new Map<string, { line: string; from: string; record: ResultRecord }>();
@@ -252,9 +261,12 @@ export function mergeResultFiles(
       } else if (seen.line === line) {
         duplicatesDropped++;
       } else {
+        const a = seen.record.identity;
+        const b = record.identity;
+        const change = a !== undefined && b !== undefined ? describeIdentityChange(a, b, { arrow: 'vs' }) : null;
         throw new DataError(
           `${file}:${i + 1}`,
-          `point ${record.pointId} conflicts with ${seen.from}: the same point with different results`,
+          `point ${record.pointId} conflicts with ${seen.from}: the same point ${change === null ? 'with different results' : `computed from different content: ${change}`}`,
         );
       }
     });
@@ -278,9 +290,91 @@ export function mergeResultFiles(
     missing: options.order ? options.order.filter((id) => !byId.has(id)) : [],
     outsideOrder: options.order ? ids.filter((id) => !rank.has(id)) : [],
   };
+  const placed = [...byId.values()];
+  checkOneStudy(placed, options.study, options.requireIdentity === true);
   options.beforeWrite?.(report);
+  checkStudyIs(placed, options.study);
   writeFileAtomic(out, ids.map((id) => `${byId.get(id)!.line}\n`).join(''));
   return report;
+}
+
+type Placed = { readonly from: string; readonly record: ResultRecord };
+
+/**
+ * Refuses to join results that cannot belong to one study: lines with and without
+ * identities (results format 2 and 1), one model name with two content hashes,
+ * one dataset with two fingerprints, two root seeds, or two study hashes (shards
+ * of different configs); with `study`, any line of another study. Naming what
+ * differs, and both places.
+ */
+function checkOneStudy(
+  lines: readonly Placed[],
+  study: { readonly id: string; readonly file: string } | undefined,
+  requireIdentity: boolean,
+): void {
+  if (lines.length === 0) return;
+  const withId = lines.find((l) => l.record.identity !== undefined);
+  const without = lines.find((l) => l.record.identity === undefined);
+  if (without !== undefined && (withId !== undefined || study !== undefined || requireIdentity)) {
+    throw new DataError(
+      without.from,
+      'was written by an older ohmic (results format 1), without the identity of its study, model, hardware and data, ' +
+        `so it cannot be checked to belong with ${withId !== undefined ? withId.from : study !== undefined ? `the study of ${study.file}` : 'the other inputs'}; rerun that study`,
+    );
+  }
+  if (withId === undefined) return;
+  const first = lines[0];
+  const byModel = new Map<string, Placed>();
+  const byData = new Map<string, Placed>();
+  for (const line of lines) {
+    const r = line.record;
+    const id = r.identity!;
+    if (r.rootSeed !== first.record.rootSeed) {
+      throw new DataError(line.from, `holds results of root seed ${r.rootSeed}, but ${first.from} of root seed ${first.record.rootSeed}: results of different studies`);
+    }
+    const sameModel = byModel.get(r.point.model);
+    if (sameModel === undefined) byModel.set(r.point.model, line);
+    else {
+      const m0 = sameModel.record.identity!.model;
+      if (m0.sha256 !== id.model.sha256 || m0.source !== id.model.source) {
+        throw new DataError(
+          line.from,
+          `model ${r.point.model} has sha256 ${shortHash(id.model.sha256)} here, but ${shortHash(m0.sha256)} in ${sameModel.from}: ` +
+            'the model was replaced between runs; rerun the points of one of them',
+        );
+      }
+    }
+    const dataKey = `${id.data.name}/${id.data.limit}`;
+    const sameData = byData.get(dataKey);
+    if (sameData === undefined) byData.set(dataKey, line);
+    else if (sameData.record.identity!.data.fingerprint !== id.data.fingerprint) {
+      throw new DataError(
+        line.from,
+        `dataset ${id.data.name} has fingerprint ${shortHash(id.data.fingerprint)} here, but ${shortHash(sameData.record.identity!.data.fingerprint)} in ${sameData.from}: ` +
+          'the data files changed between runs; rerun the points of one of them',
+      );
+    }
+    if (id.study !== first.record.identity!.study) {
+      throw new DataError(
+        line.from,
+        `holds results of study ${id.study}, but ${first.from} of study ${first.record.identity!.study}: ` +
+          'shards of different study configs (another grid, dataset or seeds); merge the shards of one study',
+      );
+    }
+  }
+}
+
+/** With `--config`: refuses inputs of another study than the config's. */
+function checkStudyIs(lines: readonly Placed[], study: { readonly id: string; readonly file: string } | undefined): void {
+  const first = lines[0];
+  if (study === undefined || first?.record.identity === undefined) return;
+  if (first.record.identity.study !== study.id) {
+    throw new DataError(
+      study.file,
+      `describes study ${study.id}, but the inputs hold results of study ${first.record.identity!.study} (${first.from}): ` +
+        "another study config; merge them with that study's --config, or without --config",
+    );
+  }
 }
 
 /** Sorts a results file in place into canonical order (see {@link mergeResultFiles}). */

@@ -6,17 +6,29 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
 import { ConfigError, DataError } from '../errors';
 import { Rng } from '../rng';
+import { chipEvaluatorPath } from './chipEvaluatorModule';
+import { chipPointIdentifier } from './chipPointIdentity';
 import {
+  describePoint,
   loadEvaluator,
   StudyEvaluationError,
   type EvaluatorModule,
   type PointEvaluator,
 } from './evaluator';
-import { expandGrid, pointSeed, type StudyConfig, type StudyPoint } from './grid';
-import { buildResultRecord, type PointResult } from './resultRecord';
-import { openResultsFile, scanResultsFile } from './resultsFile';
+import { expandGrid, pointConfigOf, pointSeed, type PointConfig, type StudyConfig, type StudyPoint } from './grid';
+import {
+  describeIdentityChange,
+  firstJsonDifference,
+  genericPointIdentifier,
+  studyFingerprint,
+  type PointIdentifier,
+  type PointIdentity,
+} from './pointIdentity';
+import { buildResultRecord, serializeRecord, type PointResult, type ResultRecord } from './resultRecord';
+import { openResultsFile, scanResultsFile, writeFileAtomic } from './resultsFile';
 import { selectShard, WHOLE_GRID, type Shard } from './shard';
 import { evaluateOnWorkers, type SeededPoint } from './workerPool';
 
@@ -49,6 +61,13 @@ export interface RunStudyOptions {
    */
   readonly workers?: number | 'auto';
   readonly onProgress?: (progress: StudyProgress) => void;
+  /**
+   * What each point is computed from, by content (model hash, hardware, data):
+   * written into every record and compared with the stored records on resume.
+   * Default: the chip evaluator's identity ({@link chipPointIdentifier}) for the
+   * chip evaluator module, else {@link genericPointIdentifier}.
+   */
+  readonly identify?: PointIdentifier;
 }
 
 /** What a run did. */
@@ -60,6 +79,12 @@ export interface RunStudyReport {
   readonly computed: number;
   /** A torn last line from an interrupted run that was cut off (its point was recomputed), or `null`. */
   readonly discardedTail: string | null;
+  /**
+   * Stored points of an earlier, smaller version of this study's grid (every one
+   * also in this grid, with the same identity) whose study hash was updated to
+   * this study's.
+   */
+  readonly restamped: number;
 }
 
 function resolveWorkers(workers: number | 'auto' | undefined): number {
@@ -71,33 +96,118 @@ function resolveWorkers(workers: number | 'auto' | undefined): number {
   return workers;
 }
 
+const RERUN = 'rerun without --resume (into a new or empty folder) or use a new --out';
+
+/** The identifier a run uses: the option, else the chip evaluator's for the chip evaluator module, else the generic one. */
+function identifierFor(evaluate: PointEvaluator | EvaluatorModule, identify: PointIdentifier | undefined): PointIdentifier {
+  if (identify !== undefined) return identify;
+  if (typeof evaluate !== 'function' && path.resolve(evaluate.modulePath) === chipEvaluatorPath()) {
+    const options = (evaluate.options ?? {}) as { dataDir?: unknown };
+    return chipPointIdentifier({ dataDir: typeof options.dataDir === 'string' ? options.dataDir : undefined });
+  }
+  return genericPointIdentifier();
+}
+
+/**
+ * For a stored point the grid lacks: what changed, when the grid has the same
+ * experiment (model, device, noise, σ, semantics, votes) with other settings, e.g.
+ * `dataset.limit changed (10 → 20)` or, for an edited chip file,
+ * `hardware changed (chip.tile.rows: 256 → 128)`; else `null`.
+ */
+function changeFromNearest(stored: PointConfig, points: readonly StudyPoint[]): string | null {
+  const same = points.find(
+    (p) =>
+      p.model === stored.model && p.device === stored.device && p.noise === stored.noise && p.sigma === stored.sigma &&
+      p.semantics === stored.semantics && p.votes === stored.votes,
+  );
+  if (same === undefined) return null;
+  const a = pointConfigOf(stored) as unknown as Record<string, unknown>;
+  const b = pointConfigOf(same) as unknown as Record<string, unknown>;
+  for (const field of ['hardware', 'dataset', 'seeds', 'axes']) {
+    const d = firstJsonDifference(a[field], b[field]);
+    if (d !== null) return `${field} changed (${d.includes(': ') ? `${field}.${d}` : d})`;
+  }
+  return null;
+}
+
+/** What resuming a results file needs: the points still to run, and stored records to restamp. */
+interface ResumePlan {
+  readonly todo: SeededPoint[];
+  /** Stored records (all of them, in file order) with this study's hash, when some had another; else `null`. */
+  readonly restamped: ResultRecord[] | null;
+  readonly restampCount: number;
+  /** The file's torn last line (an interrupted write), or `null`. */
+  readonly tornTail: string | null;
+}
+
 /**
  * The points of `points` the results file does not hold yet, with their seeds.
- * Reads the file without changing it, so a mismatch is reported before any work.
+ * Reads the file without changing it, so a mismatch is reported before any work:
+ * every stored record must be a point of this shard of this grid, with the root
+ * seed, the seed and the identity (model hash, hardware, data) it would get now.
  */
-function pointsToRun(points: readonly StudyPoint[], rootSeed: number, resultsPath: string): SeededPoint[] {
-  const done = new Map(existsSync(resultsPath) ? scanResultsFile(resultsPath).records.map((r) => [r.pointId, r]) : []);
-  const todo: SeededPoint[] = [];
-  for (const point of points) {
-    const seed = pointSeed(point, rootSeed);
-    const record = done.get(point.id);
-    if (record === undefined) {
-      todo.push({ point, seed });
-    } else if (record.rootSeed !== rootSeed) {
+function planResume(
+  points: readonly StudyPoint[],
+  rootSeed: number,
+  resultsPath: string,
+  identityOf: (point: StudyPoint) => PointIdentity,
+  shard: Shard,
+): ResumePlan {
+  const scan = existsSync(resultsPath) ? scanResultsFile(resultsPath) : null;
+  const stored = scan?.records ?? [];
+  const byId = new Map(points.map((p) => [p.id, p]));
+  const done = new Map<string, ResultRecord>();
+  let restampCount = 0;
+  stored.forEach((record, i) => {
+    const where = `${resultsPath}:${i + 1}`;
+    const describe = `point ${record.pointId} (model ${record.point.model})`;
+    if (record.identity === undefined) {
+      throw new DataError(
+        where,
+        `${describe} was written by an older ohmic (results format 1), without the identity of its model, hardware and data, ` +
+          `so it cannot be checked against this study; ${RERUN}`,
+      );
+    }
+    if (record.rootSeed !== rootSeed) {
       throw new ConfigError(
         'rootSeed',
         rootSeed,
         `the root seed ${resultsPath} was written with (${record.rootSeed}); use another results file`,
       );
-    } else if (record.seed !== seed) {
+    }
+    const point = byId.get(record.pointId);
+    if (point === undefined) {
+      const grid = shard.count > 1 ? `shard ${shard.index + 1}/${shard.count} of this study's grid` : "this study's grid";
+      const near = changeFromNearest(record.point, points);
+      throw new DataError(
+        where,
+        `${describe}: ${describePoint({ ...record.point, id: record.pointId, index: -1 })} is not in ${grid} ` +
+          `(${near === null ? 'the file holds results of another grid' : `its ${near}`}; resuming would mix two grids in one report); ${RERUN}`,
+      );
+    }
+    const seed = pointSeed(point, rootSeed);
+    if (record.seed !== seed) {
       throw new DataError(
         resultsPath,
         `point ${point.id} has seed ${record.seed}, but its seed from rootSeed ${rootSeed} is ${seed} ` +
           '(written by a version that derived seeds differently); use another results file',
       );
     }
-  }
-  return todo;
+    const now = identityOf(point);
+    const change = describeIdentityChange(record.identity, now, { checkStudy: false });
+    if (change !== null) throw new DataError(where, `${describe}: ${change}; ${RERUN}`);
+    if (record.identity.study !== now.study) restampCount++;
+    done.set(record.pointId, record);
+  });
+  const todo: SeededPoint[] = [];
+  for (const point of points) if (!done.has(point.id)) todo.push({ point, seed: pointSeed(point, rootSeed) });
+  // Every stored point is one of this grid's, computed from the same content: only
+  // the grid around it grew. Its record is the one this study writes for it.
+  const restamped =
+    restampCount === 0
+      ? null
+      : stored.map((r) => ({ ...r, identity: { ...r.identity!, study: identityOf(byId.get(r.pointId)!).study } }));
+  return { todo, restamped, restampCount, tornTail: scan?.tornTail ?? null };
 }
 
 /**
@@ -129,8 +239,19 @@ export async function runStudy(
       '1 when the evaluator is a function; give {modulePath, exportName} to run on worker threads',
     );
   }
-  const points = selectShard(expandGrid(config), options.shard ?? WHOLE_GRID);
-  const todo = pointsToRun(points, config.rootSeed, options.resultsPath);
+  const shard = options.shard ?? WHOLE_GRID;
+  const points = selectShard(expandGrid(config), shard);
+  const identify = identifierFor(evaluate, options.identify);
+  const study = studyFingerprint(config);
+  // Computed for every point before any work, so a missing model file or dataset is named before the first point.
+  const identities = new Map(points.map((p) => [p.id, { study, ...identify(p) } as PointIdentity]));
+  const identityOf = (p: StudyPoint): PointIdentity => identities.get(p.id)!;
+  const plan = planResume(points, config.rootSeed, options.resultsPath, identityOf, shard);
+  const todo = plan.todo;
+  if (plan.restamped !== null) {
+    // Rewritten from its complete lines: a torn last line is dropped here rather than by openResultsFile.
+    writeFileAtomic(options.resultsPath, plan.restamped.map((r) => `${serializeRecord(r)}\n`).join(''));
+  }
   const writer = openResultsFile(options.resultsPath);
   try {
     const skipped = points.length - todo.length;
@@ -146,7 +267,7 @@ export async function runStudy(
         elapsedMs: performance.now() - start,
       });
     const write = (point: StudyPoint, seed: number, result: unknown): void => {
-      writer.append(buildResultRecord(point, seed, config.rootSeed, result as PointResult));
+      writer.append(buildResultRecord(point, seed, config.rootSeed, result as PointResult, identityOf(point)));
       computed++;
       progress('point', point);
     };
@@ -176,7 +297,8 @@ export async function runStudy(
       total: points.length,
       skipped,
       computed,
-      discardedTail: writer.discardedTail,
+      discardedTail: writer.discardedTail ?? (plan.restamped !== null ? plan.tornTail : null),
+      restamped: plan.restampCount,
     };
   } finally {
     writer.close();

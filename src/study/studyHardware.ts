@@ -165,8 +165,14 @@ const CHIP_SUBFIELDS: Readonly<Record<string, readonly string[] | null>> = {
   dac: ['bits', 'range'],
   adc: ['bits', 'rangeFraction'],
   mapping: ['weightScale'],
+  calibration: ['method', 'percentile', 'adcGranularity'],
   readTimeSeconds: null,
   driftCompensation: null,
+  slicing: ['cellsPerWeight', 'bitsPerCell'],
+  inputEncoding: ['kind', 'bits'],
+  wireResistanceOhmPerCell: ['wordLine', 'bitLine'],
+  irDrop: null,
+  maxBitLineCurrentMicroAmps: null,
 };
 
 /** Aliases of axis paths: the read time is a chip field, but reads naturally as the device's. */
@@ -215,6 +221,7 @@ function setPath(obj: Record<string, unknown>, segments: readonly string[], valu
       next = m ? { rows: Number(m[1]), cols: Number(m[2]) } : {};
     } else if (typeof next === 'number' && key === 'range') next = { kind: 'fixed', maxAbs: next };
     else if (next === 'perInputAbsMax' && key === 'range') next = { kind: 'perInputAbsMax' };
+    else if (typeof next === 'string' && key === 'inputEncoding') next = { kind: next };
     else if (!isPlainObject(next)) next = {};
     cur[key] = next;
     cur = next as Record<string, unknown>;

@@ -49,6 +49,28 @@ describe('ohmic run on 10,000 digits', () => {
     expect(nine).toBeGreaterThan(one);
   });
 
+  test('--calibration sets the converter ranges; --stats counts clipping per layer, shifted inputs clip', async () => {
+    const d = loadMnist(embeddedMnistDir(), 'test', { limit: 296 });
+    const inputs = npy('in40.npy', d.images.slice(0, 40 * 784), [40, 28, 28, 1]);
+    const calibration = npy('cal256.npy', d.images.slice(40 * 784), [256, 28, 28, 1]);
+    const brighter = npy('in40x3.npy', d.images.slice(0, 40 * 784).map((v) => 3 * v), [40, 28, 28, 1]);
+    const run = async (file: string) =>
+      JSON.parse(await runCli(['run', '--model', 'zoo:cnn6-mnist-mult-0', '--inputs', file, '--device', 'pcm', '--calibration', calibration, '--stats', '--seed', '1', '--json']));
+    const plain = await run(inputs);
+    expect(plain.calibration).toEqual({ source: calibration, samples: 256 });
+    const layers = Object.values(plain.stats.layers) as Array<{ dacClipped: number; adcClipped: number; adcConversions: number; adcClippedFraction: number }>;
+    expect(layers).toHaveLength(6);
+    for (const l of layers) {
+      expect(l.adcConversions).toBeGreaterThan(0);
+      expect(l.adcClippedFraction).toBeLessThan(0.01);
+    }
+    const shifted = await run(brighter);
+    const first = Object.keys(shifted.stats.layers)[0];
+    expect(shifted.stats.layers[first].dacClipped).toBeGreaterThan(1000);
+    expect(plain.stats.layers[first].dacClipped).toBe(0);
+    await expect(runCli(['run', '--model', 'zoo:cnn6-mnist-mult-0', '--inputs', inputs, '--noise', 'mult:0.2', '--stats'])).rejects.toThrow(/--stats = true: expected a chip/);
+  });
+
   test('a batch size never changes the outputs', async () => {
     const d = loadMnist(embeddedMnistDir(), 'test', { limit: 40 });
     const file = npy('mnist40.npy', d.images, [d.count, 28, 28, 1]);

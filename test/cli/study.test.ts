@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { buildProgram, main } from '../../src/cli/main';
+import { buildProgram } from '../../src/cli/main';
 import type { StudyCommandResult } from '../../src/cli/commands/study';
 import { STUDY_DEVICES } from '../../src/cli/studyDevices';
 import { chipEvaluatorModule, chipEvaluatorPath } from '../../src/study/chipEvaluatorModule';
@@ -10,6 +10,8 @@ import { expandGrid, validateStudyConfig } from '../../src/study/grid';
 import { normaliseResultsFile, readResults } from '../../src/study/resultsFile';
 import { runStudy } from '../../src/study/runStudy';
 import { createFakeEvaluator } from '../study/fixtures/fakeEvaluator';
+import { FIXTURE_STUDY } from '../study/fixtures/studyConfig';
+import { runMain as ohmic } from '../helpers/cli';
 
 // Counts loads of vega: a command that does not plot must not pay for it.
 const mockVegaLoads = { count: 0 };
@@ -31,46 +33,9 @@ const GRID_FLAGS = [
   '--limit', '100',
   '--root-seed', '3',
 ];
-const GRID = {
-  models: ['cnn6', 'lstm'],
-  devices: ['reram', 'signal'],
-  sigmas: [0, 0.5, 1],
-  votes: [1, 5],
-  semantics: ['passes'],
-  seeds: [0, 1],
-  dataset: { name: 'mnist', limit: 100 },
-  rootSeed: 3,
-};
-
-interface CliRun {
-  stdout: string;
-  stderr: string;
-  exitCode: number | string | undefined;
-}
-
-/** Runs `ohmic <args>` in-process through the real entry point; returns its output and exit code. */
-async function ohmic(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const so = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true));
-  const se = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (err.push(String(c)), true));
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  process.exitCode = undefined;
-  try {
-    await main(['node', 'ohmic', ...args]);
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-  const exitCode = process.exitCode;
-  process.exitCode = undefined;
-  return { stdout: out.join(''), stderr: err.join(''), exitCode };
-}
+// The fixture study with the signal-level model for pcm (its `noise`, multiplicative, is the
+// default the flags leave out).
+const GRID = { ...FIXTURE_STUDY, devices: ['reram', 'signal'] };
 
 let dir: string;
 beforeEach(() => {

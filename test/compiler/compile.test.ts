@@ -37,7 +37,7 @@ describe('compile on the ideal device with ideal converters equals the source mo
     const compiled = compile(model, { chip: { ...IDEAL_CHIP, tile: '16x8' } });
     const chip = compiled.program(1);
     // `stats` forces the full tiled path with per-tile partial sums.
-    const y = chip.run(x, { seed: 2, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0 } });
+    const y = chip.run(x, { seed: 2, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0, shiftAdds: 0, inputCycles: 0 } });
     const ref = logitsOf(model, x);
     expect(compiled.endsInSoftmax).toBe(true);
     expect(relMaxError(y, ref)).toBeLessThan(1e-4);
@@ -161,9 +161,10 @@ describe('programming and runs', () => {
   it('same seeds give the same bits; a new programming seed or run seed changes them', () => {
     const compiled = compile(mlp(1), { chip: { device: 'reram' } });
     const x = seededInput([8, 20], 1);
-    const a = compiled.program(3);
-    const b = compiled.program(3);
-    const c = compiled.program(4);
+    const calibration = { calibration: seededInput([32, 20], 2) };
+    const a = compiled.program(3, calibration);
+    const b = compiled.program(3, calibration);
+    const c = compiled.program(4, calibration);
     const ya = Array.from(a.run(x, { seed: 1 }).dataSync());
     expect(Array.from(b.run(x, { seed: 1 }).dataSync())).toEqual(ya);
     expect(Array.from(a.run(x, { seed: 2 }).dataSync())).not.toEqual(ya);
@@ -192,7 +193,7 @@ describe('saving and loading a programmed chip', () => {
 
   it('round-trips: the loaded chip gives the same bits for the same run seed', () => {
     const compiled = compile(cnn(2), { chip: { device: 'pcm', readTimeSeconds: 3600 } });
-    const chip = compiled.program(7);
+    const chip = compiled.program(7, { calibration: seededInput([8, 12, 12, 3], 3) });
     const file = path.join(dir, 'chip.ohmic');
     chip.save(file);
     const loaded = loadProgrammedChip(compiled, file);
@@ -207,7 +208,7 @@ describe('saving and loading a programmed chip', () => {
 
   it('gives clear errors for a corrupt file, another version, another model and a missing file', () => {
     const compiled = compile(mlp(1), { chip: { device: 'reram' } });
-    const chip = compiled.program(1);
+    const chip = compiled.program(1, { calibration: seededInput([16, 20], 3) });
     const file = path.join(dir, 'mlp.ohmic');
     chip.save(file);
     const bytes = fs.readFileSync(file);
@@ -218,8 +219,8 @@ describe('saving and loading a programmed chip', () => {
     expect(() => loadProgrammedChip(compiled, corrupt)).toThrow(DataError);
     expect(() => loadProgrammedChip(compiled, corrupt)).toThrow(/payload checksum .* does not match/);
     const other = path.join(dir, 'v2.ohmic');
-    fs.writeFileSync(other, Buffer.from(bytes.toString('latin1').replace('"version":2', '"version":9'), 'latin1'));
-    expect(() => loadProgrammedChip(compiled, other)).toThrow(/version 9; this ohmic reads ohmic-programmed-chip version 2/);
+    fs.writeFileSync(other, Buffer.from(bytes.toString('latin1').replace('"version":3', '"version":9'), 'latin1'));
+    expect(() => loadProgrammedChip(compiled, other)).toThrow(/version 9; this ohmic reads ohmic-programmed-chip version 3/);
     const garbage = path.join(dir, 'garbage.ohmic');
     fs.writeFileSync(garbage, 'hello world, not a chip');
     expect(() => loadProgrammedChip(compiled, garbage)).toThrow(/not an ohmic chip file \(magic "hello wo", expected "OHMICHIP"\)/);
@@ -233,7 +234,7 @@ describe('saving and loading a programmed chip', () => {
 
   it('exports per-tile conductance maps as .npy files with the right headers and values', () => {
     const compiled = compile(mlp(1), { chip: { device: 'reram', tile: '16x16' } });
-    const chip = compiled.program(1);
+    const chip = compiled.program(1, { calibration: seededInput([16, 20], 3) });
     const files = chip.exportTileMaps(path.join(dir, 'maps'));
     const index = JSON.parse(fs.readFileSync(path.join(dir, 'maps', 'tiles.json'), 'utf8'));
     expect(index.tiles).toHaveLength(8);
@@ -265,7 +266,7 @@ describe('large convolutions are cut into batch chunks', () => {
     const x = tf.tile(one, [8, 1, 1, 1]);
     const ideal = compile(model, { chip: IDEAL_CHIP });
     const chip = ideal.program(1);
-    const y = chip.run(x, { seed: 1, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0 } });
+    const y = chip.run(x, { seed: 1, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0, shiftAdds: 0, inputCycles: 0 } });
     expect(relMaxError(y, model.predict(x) as tf.Tensor)).toBeLessThan(1e-4);
     chip.dispose();
     ideal.dispose();
@@ -295,7 +296,7 @@ describe('the linear fast path of a programmed chip', () => {
     const chip = compiled.program(3);
     const x = seededInput(shape, 2);
     const fast = chip.run(x, { seed: 1 });
-    const tiled = chip.run(x, { seed: 1, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0 } });
+    const tiled = chip.run(x, { seed: 1, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0, shiftAdds: 0, inputCycles: 0 } });
     expect(relMaxError(fast, tiled)).toBeLessThan(1e-5);
     // and the programming noise is really there
     expect(relMaxError(fast, compiled.runIdeal(x))).toBeGreaterThan(1e-3);
@@ -313,7 +314,7 @@ describe('compile on the ideal device equals PyTorch on its ONNX exports', () =>
     const chip = compiled.program(0);
     const x = tf.tensor(record.input, record.inputShape);
     const want = tf.tensor(record.output, record.outputShape);
-    const y = chip.run(x, { seed: 0, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0 } });
+    const y = chip.run(x, { seed: 0, stats: { mvms: 0, dacClipped: 0, adcClipped: 0, adcConversions: 0, cellEnergyPicojoules: 0, dacDrives: 0, digitalAdds: 0, digitalMultiplies: 0, shiftAdds: 0, inputCycles: 0 } });
     // Runs return logits: where the export ends in a softmax, compare probabilities.
     expect(compiled.endsInSoftmax).toBe(name === 'mlp');
     expect(relMaxError(compiled.endsInSoftmax ? tf.softmax(y) : y, want)).toBeLessThan(1e-4);
@@ -363,13 +364,14 @@ describe('replication for parallel voting', () => {
     expect(r4.totals.cells).toBe(4 * r1.totals.cells);
     expect(r4.totals.areaSquareMicrometers).toBeCloseTo(4 * r1.totals.areaSquareMicrometers, 6);
     expect(r4.totals.energyPerInferencePicojoules).toBeCloseTo(r1.totals.energyPerInferencePicojoules, 9);
-    const copies = four.programReplicas(7);
+    const calibration = { calibration: seededInput([16, 20], 3) };
+    const copies = four.programReplicas(7, calibration);
     expect(copies).toHaveLength(4);
     const x = seededInput([2, 20], 1);
     const outs = copies.map((c) => Array.from(c.run(x, { seed: 1 }).dataSync()));
     expect(new Set(outs.map((o) => o.join(','))).size).toBe(4);
     // copy r does not depend on the number of copies
-    const two = compile(mlp(1), { chip: { device: 'reram', tile: '16x16' }, replicas: 2 }).programReplicas(7);
+    const two = compile(mlp(1), { chip: { device: 'reram', tile: '16x16' }, replicas: 2 }).programReplicas(7, calibration);
     expect(Array.from(two[1].run(x, { seed: 1 }).dataSync())).toEqual(outs[1]);
     expect(() => compile(mlp(1), { chip: { device: 'reram' }, replicas: 0 })).toThrow(/replicas = 0: expected an integer >= 1/);
     [...copies, ...two].forEach((c) => c.dispose());

@@ -20,7 +20,7 @@ import { Rng } from '../../src/rng';
 import { GraphBuilder } from '../../src/compiler/ir/builder';
 import { ConfigError } from '../../src/errors';
 import * as models from './tfjsModels';
-import { relArrayError } from './helpers';
+import { readTorchRecord, relArrayError, seededNormals as seeded } from './helpers';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'onnx');
 
@@ -28,12 +28,6 @@ beforeAll(async () => {
   await initBackend();
 });
 
-
-function seeded(n: number, seed: number): Float32Array {
-  const x = new Float32Array(n);
-  Rng.fromSeed(seed).fillNormal(x);
-  return x;
-}
 
 async function runOn(model: CompiledModel, execution: Execution, engine: 'onnxruntime' | 'tfjs', x: Float32Array, seed = 11): Promise<Float32Array> {
   const r = await model.runner(execution, { engine });
@@ -49,7 +43,7 @@ describe('exact execution on onnxruntime equals PyTorch on its own ONNX exports'
   for (const name of fixtures) {
     test(name, async () => {
       const file = fs.readdirSync(DIR).filter((f) => f.startsWith(`${name}_op`) && f.endsWith('.onnx')).sort()[0];
-      const record = JSON.parse(fs.readFileSync(path.join(DIR, `${name}.json`), 'utf8')) as { input: number[]; output: number[] };
+      const record = readTorchRecord(path.join(DIR, `${name}.json`));
       const model = compile(loadOnnxFile(path.join(DIR, file)), { chip: IDEAL_CHIP });
       const y = await runOn(model, { kind: 'exact' }, 'onnxruntime', Float32Array.from(record.input));
       // A model ending in softmax returns logits; compare after the same softmax.
@@ -148,13 +142,14 @@ describe('one programmed layer with 8-bit converters: both engines give the same
     return b.build(['c']);
   };
   for (const [name, build, per] of [['dense', dense, 300], ['conv', conv, 9 * 9 * 32]] as const) {
-    for (const dac of ['perInputAbsMax', 'fixed'] as const) {
+    for (const dac of ['perInputAbsMax', 'fixed', 'calibrated'] as const) {
       test(`${name}, ${dac} DAC range, on every preset`, async () => {
         const x = seeded(5 * per, 23).map((v) => Math.max(0, v));
         for (const device of ['reram', 'pcm', 'nand']) {
-          const range = dac === 'fixed' ? { kind: 'fixed' as const, maxAbs: 2 } : { kind: 'perInputAbsMax' as const };
-          const model = compile(build(), { chip: { device, dac: { bits: 8, range } } });
-          const chip = model.program(3);
+          const range = dac === 'fixed' ? { kind: 'fixed' as const, maxAbs: 2 } : { kind: dac };
+          // Given ranges keep the worst-case ADC full scale; a calibrated chip sets both on data.
+          const model = compile(build(), { chip: { device, dac: { bits: 8, range }, ...(dac === 'calibrated' ? {} : { calibration: 'worstCase' }) } });
+          const chip = model.program(3, { calibration: seeded(16 * per, 24).map((v) => Math.max(0, v)) });
           const a = await runOn(model, { kind: 'chip', chip }, 'onnxruntime', x);
           const b = await runOn(model, { kind: 'chip', chip }, 'tfjs', x);
           const scale = Math.max(...Array.from(b, Math.abs));
@@ -191,7 +186,7 @@ describe('the zoo CNN-6 on real digits', () => {
   test('chips with 8-bit converters: both engines decide the same digits', async () => {
     for (const device of ['reram', 'pcm', 'nand']) {
       const model = compile(graphModel, { chip: { device } });
-      const chip = model.program(7);
+      const chip = model.program(7, { calibration: digits });
       const a = await runOn(model, { kind: 'chip', chip }, 'onnxruntime', digits);
       const b = await runOn(model, { kind: 'chip', chip }, 'tfjs', digits);
       let same = 0;
@@ -212,7 +207,7 @@ describe('the zoo CNN-6 on real digits', () => {
   });
   test('noise is keyed by sample: bit-identical at batch 1, 7 and all at once, on both engines', async () => {
     const model = compile(graphModel, { chip: { device: 'reram' } });
-    const chip = model.program(2);
+    const chip = model.program(2, { calibration: digits });
     for (const exec of [{ kind: 'signal', noise: { kind: 'multiplicative', sigma: 0.4 } }, { kind: 'chip', chip }] as Execution[]) {
       const ort = await model.runner(exec);
       const whole = await ort.run(digits, { seed: 9 });
@@ -297,7 +292,7 @@ describe('worker pools', () => {
   test('two onnxruntime workers give the same bits as one session, in order', async () => {
     const d = loadMnist(embeddedMnistDir(), 'test', { limit: 40 });
     const model = compile(await loadZooModel('cnn6-mnist-mult-0'), { chip: { device: 'pcm' } });
-    const chip = model.program(4);
+    const chip = model.program(4, { calibration: d.images });
     for (const exec of [{ kind: 'signal', noise: { kind: 'additive', sigma: 0.5 } }, { kind: 'chip', chip }] as Execution[]) {
       const one = await model.runner(exec);
       const two = await model.runner(exec, { workers: 2 });

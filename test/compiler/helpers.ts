@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/rng';
 
@@ -20,11 +21,29 @@ export function relArrayError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   return diff / scale;
 }
 
+/** What `make_onnx.py` stores beside each ONNX fixture (`<model>.json`): PyTorch's input and output. */
+export interface TorchRecord {
+  inputShape: number[];
+  input: number[];
+  outputShape: number[];
+  output: number[];
+}
+
+/** Reads a fixture's {@link TorchRecord}. */
+export function readTorchRecord(file: string): TorchRecord {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as TorchRecord;
+}
+
+/** `n` seeded standard-normal values. */
+export function seededNormals(n: number, seed: number): Float32Array {
+  const data = new Float32Array(n);
+  Rng.fromSeed(seed).fillNormal(data);
+  return data;
+}
+
 /** A seeded standard-normal input tensor. */
 export function seededInput(shape: number[], seed: number): tf.Tensor {
-  const data = new Float32Array(shape.reduce((a, d) => a * d, 1));
-  Rng.fromSeed(seed).fillNormal(data);
-  return tf.tensor(data, shape);
+  return tf.tensor(seededNormals(shape.reduce((a, d) => a * d, 1), seed), shape);
 }
 
 /** Seeded glorot-uniform initialiser (tfjs initialisers take an explicit seed). */

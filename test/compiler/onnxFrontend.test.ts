@@ -1,19 +1,18 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as protobuf from 'protobufjs';
 import { initBackend, tf } from '../../src/backend';
 import { execute } from '../../src/compiler/executor';
 import { ONNX_OPSET_RANGE, SUPPORTED_ONNX_OPS, fromOnnx, loadOnnxFile } from '../../src/compiler/frontends/onnx';
 import { NCHW_AS_NHWC, layoutChange, moveAxisLast, permutationIndex, transposeAxes } from '../../src/compiler/frontends/onnx/layout';
-import onnxSchema from '../../src/compiler/frontends/onnx/onnxSchema.json';
 import type { Graph, Node } from '../../src/compiler/ir/graph';
 import { isAnalog } from '../../src/compiler/ir/graph';
 import { verifyGraph } from '../../src/compiler/ir/verify';
 import { DataError, ShapeError, UnsupportedOpError } from '../../src/errors';
 import { Rng } from '../../src/rng';
 import { SCHEMA_PATH, onnxSchemaFromProto } from '../fixtures/onnx/makeOnnxSchema';
-import { relMaxError } from './helpers';
+import { readTorchRecord, relMaxError, type TorchRecord } from './helpers';
+import { encodeModel, floats, intAttr, node, valueInfo } from './syntheticOnnx';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'onnx');
 const TOL = 1e-4;
@@ -22,15 +21,8 @@ beforeAll(async () => {
   await initBackend();
 });
 
-interface Expected {
-  inputShape: number[];
-  input: number[];
-  outputShape: number[];
-  output: number[];
-}
-
-function expected(model: string): Expected {
-  return JSON.parse(fs.readFileSync(path.join(DIR, `${model}.json`), 'utf8')) as Expected;
+function expected(model: string): TorchRecord {
+  return readTorchRecord(path.join(DIR, `${model}.json`));
 }
 
 function fixture(model: string, opset: number): string {
@@ -212,33 +204,6 @@ describe('analog marking', () => {
 });
 
 // ------------------------------------------------------------- synthetic models
-
-const ModelProto = protobuf.Root.fromJSON(onnxSchema as protobuf.INamespace).lookupType('onnx.ModelProto');
-
-type Obj = Record<string, unknown>;
-const floats = (name: string, dims: number[], values: number[]): Obj => ({ name, dims, dataType: 1, floatData: values });
-const valueInfo = (name: string, dims: (number | string)[]): Obj => ({
-  name,
-  type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-});
-const node = (opType: string, input: string[], output: string[], name: string, attribute: Obj[] = [], domain?: string): Obj => ({
-  opType,
-  input,
-  output,
-  name,
-  attribute,
-  ...(domain ? { domain } : {}),
-});
-const intAttr = (name: string, i: number): Obj => ({ name, type: 2, i });
-
-function encodeModel(nodes: Obj[], inputs: Obj[], outputs: Obj[], initializer: Obj[] = [], opset = 13): Uint8Array {
-  const message = ModelProto.fromObject({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: opset }],
-    graph: { name: 'synthetic', node: nodes, input: inputs, output: outputs, initializer },
-  });
-  return ModelProto.encode(message).finish();
-}
 
 const weight = (name: string, rows: number, cols: number) => floats(name, [rows, cols], Array.from({ length: rows * cols }, (_, i) => (i % 7) / 10 - 0.3));
 

@@ -32,7 +32,8 @@ function inputs(model: CompiledModel, n: number, seed: number, lo = 0, hi = 1): 
 }
 
 async function statsOn(model: CompiledModel, chipSeed: number, x: Float32Array, engine: 'tfjs' | 'onnxruntime', batchSize = 5): Promise<LayerStats> {
-  const chip = model.program(chipSeed);
+  // Ranges calibrated on the inputs counted (the chips' default).
+  const chip = model.program(chipSeed, { calibration: x });
   const runner = await model.runner({ kind: 'chip', chip }, { engine });
   try {
     const stats: LayerStats = {};
@@ -74,7 +75,7 @@ describe('both engines count the same', () => {
   });
 
   it('per-vector DAC range (the im2col-patch path feeds integer codes), PCM noise', async () => {
-    const model = compile(models.convVariants(2), { chip: { device: 'pcm', tile: '16x16' } });
+    const model = compile(models.convVariants(2), { chip: { device: 'pcm', tile: '16x16', dac: { range: 'perInputAbsMax' } } });
     const x = inputs(model, 7, 2);
     const [a, b] = [await statsOn(model, 4, x, 'tfjs'), await statsOn(model, 4, x, 'onnxruntime', 3)];
     // The codes round(x·L/m) and round((x/m)·L) differ on exact ties only.
@@ -134,7 +135,7 @@ describe('counting changes nothing else', () => {
   it('the outputs with statistics are those without, bit for bit, on both engines', async () => {
     const model = compile(models.cnn(2), { chip: { device: 'reram', tile: '32x32' } });
     const x = inputs(model, 4, 5);
-    const chip = model.program(2);
+    const chip = model.program(2, { calibration: x });
     for (const engine of ['tfjs', 'onnxruntime'] as const) {
       const runner = await model.runner({ kind: 'chip', chip }, { engine });
       const plain = await runner.runAll(x, { seed: 9, batchSize: 3 });

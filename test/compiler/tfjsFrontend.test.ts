@@ -177,32 +177,28 @@ describe('frontend errors', () => {
   });
 
   test('noise layers are recognised by class name with a sigma or stddev field', () => {
-    class MultiplicativeGaussianNoise extends tf.layers.Layer {
-      static className = 'MultiplicativeGaussianNoise';
-      constructor(readonly sigma: number) {
-        super({ name: 'mnoise' });
+    // An identity layer of another library's noise class: only its class name and config field count.
+    const foreignNoiseLayer = (className: string, field: 'sigma' | 'stddev', value: number, name: string): tf.layers.Layer => {
+      class ForeignNoise extends tf.layers.Layer {
+        static className = className;
+        constructor() {
+          super({ name });
+        }
+        override call(x: tf.Tensor | tf.Tensor[]): tf.Tensor {
+          return Array.isArray(x) ? x[0] : x;
+        }
+        override getConfig() {
+          return { ...super.getConfig(), [field]: value };
+        }
       }
-      override call(x: tf.Tensor | tf.Tensor[]): tf.Tensor {
-        return Array.isArray(x) ? x[0] : x;
-      }
-      override getConfig() {
-        return { ...super.getConfig(), sigma: this.sigma };
-      }
-    }
-    class AdditiveGaussianNoise extends tf.layers.Layer {
-      static className = 'AdditiveGaussianNoise';
-      constructor(readonly stddev: number) {
-        super({ name: 'anoise' });
-      }
-      override call(x: tf.Tensor | tf.Tensor[]): tf.Tensor {
-        return Array.isArray(x) ? x[0] : x;
-      }
-      override getConfig() {
-        return { ...super.getConfig(), stddev: this.stddev };
-      }
-    }
+      return new ForeignNoise();
+    };
     const model = tf.sequential({
-      layers: [tf.layers.dense({ inputShape: [3], units: 4, name: 'd' }), new MultiplicativeGaussianNoise(0.4), new AdditiveGaussianNoise(0.1)],
+      layers: [
+        tf.layers.dense({ inputShape: [3], units: 4, name: 'd' }),
+        foreignNoiseLayer('MultiplicativeGaussianNoise', 'sigma', 0.4, 'mnoise'),
+        foreignNoiseLayer('AdditiveGaussianNoise', 'stddev', 0.1, 'anoise'),
+      ],
     });
     const graph = fromTfjsLayersModel(model);
     expect(graph.nodes.slice(2).map((n) => [n.op, n.attrs])).toEqual([

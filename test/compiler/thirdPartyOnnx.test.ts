@@ -7,21 +7,19 @@
  * and the models the frontend must refuse, naming each node it cannot convert.
  * Fixtures: `test/fixtures/onnx/tp_*` (written by `make_onnx.py third_party`).
  */
-import * as fs from 'fs';
 import * as path from 'path';
-import * as protobuf from 'protobufjs';
 import { initBackend, tf } from '../../src/backend';
 import { compile, IDEAL_CHIP, type CompiledModel } from '../../src/compiler/compile';
 import { execute } from '../../src/compiler/executor';
 import { SUPPORTED_ONNX_OPS, fromOnnx, loadOnnxFile } from '../../src/compiler/frontends/onnx';
-import onnxSchema from '../../src/compiler/frontends/onnx/onnxSchema.json';
 import { GraphBuilder } from '../../src/compiler/ir/builder';
 import type { Graph, NodeOf } from '../../src/compiler/ir/graph';
 import type { ConstTensor, OpKind } from '../../src/compiler/ir/ops';
 import { inferShape } from '../../src/compiler/ir/shapes';
 import { DataError, ShapeError, UnsupportedOpError } from '../../src/errors';
 import { Rng } from '../../src/rng';
-import { relMaxError, relArrayError } from './helpers';
+import { readTorchRecord, relMaxError, relArrayError, type TorchRecord } from './helpers';
+import { encodeModel, floats, intAttr, ints, intsAttr, node, valueInfo } from './syntheticOnnx';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'onnx');
 const TOL = 1e-4;
@@ -34,36 +32,7 @@ beforeAll(async () => {
 
 // ------------------------------------------------------------- synthetic models
 
-const ModelProto = protobuf.Root.fromJSON(onnxSchema as protobuf.INamespace).lookupType('onnx.ModelProto');
-
-type Obj = Record<string, unknown>;
-const floats = (name: string, dims: number[], values: number[]): Obj => ({ name, dims, dataType: 1, floatData: values });
-const ints = (name: string, values: number[]): Obj => ({ name, dims: [values.length], dataType: 7, int64Data: values });
-const valueInfo = (name: string, dims: (number | string)[]): Obj => ({
-  name,
-  type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-});
-const node = (opType: string, input: string[], output: string[], name: string, attribute: Obj[] = []): Obj => ({ opType, input, output, name, attribute });
-const intAttr = (name: string, i: number): Obj => ({ name, type: 2, i });
-const intsAttr = (name: string, v: number[]): Obj => ({ name, type: 7, ints: v });
-
-function encodeModel(nodes: Obj[], inputs: Obj[], outputs: Obj[], initializer: Obj[] = [], opset = 13): Uint8Array {
-  const message = ModelProto.fromObject({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: opset }],
-    graph: { name: 'synthetic', node: nodes, input: inputs, output: outputs, initializer },
-  });
-  return ModelProto.encode(message).finish();
-}
-
-interface Expected {
-  inputShape: number[];
-  input: number[];
-  outputShape: number[];
-  output: number[];
-}
-
-const expected = (model: string): Expected => JSON.parse(fs.readFileSync(path.join(DIR, `tp_${model}.json`), 'utf8')) as Expected;
+const expected = (model: string): TorchRecord => readTorchRecord(path.join(DIR, `tp_${model}.json`));
 const fixture = (model: string, opset: number): string => path.join(DIR, `tp_${model}_op${opset}.onnx`);
 const ops = (g: Graph): OpKind[] => g.nodes.map((n) => n.op);
 const nodesOf = <K extends OpKind>(g: Graph, op: K): NodeOf<K>[] => g.nodes.filter((n) => n.op === op) as unknown as NodeOf<K>[];

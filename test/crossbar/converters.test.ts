@@ -68,7 +68,8 @@ describe('ADC', () => {
       const tol = Math.abs(Math.abs(c / fs) * levels % 1 - 0.5) < 1e-5 ? fs / levels + 1e-6 : 1e-5;
       expect(Math.abs(got.values[i] - want)).toBeLessThanOrEqual(tol);
     });
-    expect(got.clipped).toBe(currents.filter((c) => Math.abs(c) > fs * (1 + 1e-6)).length);
+    // Clipped: the range changed the code, i.e. beyond full scale by more than half an LSB.
+    expect(got.clipped).toBe(currents.filter((c) => Math.abs(c) > fs * (1 + 0.5 / levels) * (1 + 1e-6)).length);
   });
 
   it('bounds the tiled MVM error by half an LSB per tile partial sum, and counts clipping', () => {
@@ -77,7 +78,7 @@ describe('ADC', () => {
     const w = new Float32Array(fanIn * fanOut);
     Rng.fromSeed(1).fillNormal(w);
     const bits = 6;
-    const chip = validateChipSpec({ device: ideal(), tile: '128x8', dac: { bits: null }, adc: { bits } });
+    const chip = validateChipSpec({ device: ideal(), tile: '128x8', dac: { bits: null }, adc: { bits }, calibration: 'worstCase' });
     const layer = programLayer({ data: w, fanIn, fanOut }, chip, Rng.fromSeed(1));
     const xData = new Float32Array(8 * fanIn);
     Rng.fromSeed(2).fillNormal(xData);
@@ -106,7 +107,7 @@ describe('ADC', () => {
 
   it('clips when the range is narrowed', () => {
     const w = new Float32Array(64).fill(1);
-    const chip = validateChipSpec({ device: ideal(), dac: { bits: null }, adc: { bits: 8, rangeFraction: 0.25 } });
+    const chip = validateChipSpec({ device: ideal(), dac: { bits: null }, adc: { bits: 8, rangeFraction: 0.25 }, calibration: 'worstCase' });
     const layer = programLayer({ data: w, fanIn: 64, fanOut: 1 }, chip, Rng.fromSeed(1));
     const stats = emptyMvmStats();
     const x = tf.ones([2, 64]) as tf.Tensor2D;

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { initBackend, tf } from '../../src/backend';
 import { embeddedMnistDir, loadMnist } from '../../src/data';
 import { ConfigError, ShapeError } from '../../src/errors';
-import { MultiplicativeGaussianNoise, noiseSources } from '../../src/models/noiseLayers';
+import { noiseSources } from '../../src/models/noiseLayers';
 import { loadZooModel } from '../../src/models/zoo';
 import { Rng } from '../../src/rng';
 import { fgsmAttack, pgdAttack, uniformNoise, type AttackInputs } from '../../src/models/attacks/pgd';
@@ -18,8 +18,7 @@ import { adversarialBatchTransform, adversarialTrainModel } from '../../src/mode
 import { evaluateTransfer, layersAccuracy, modeAccuracy } from '../../src/models/attacks/transfer';
 import { whiteBoxThroughNoise } from '../../src/models/attacks/whiteBox';
 import type { Dataset } from '../../src/models/training/train';
-
-jest.setTimeout(600_000);
+import { tinyConvNet } from '../helpers/tinyConvNet';
 
 let cnn6: tf.LayersModel;
 let digits: { x: Float32Array; labels: Uint8Array };
@@ -159,17 +158,9 @@ describe('PGD', () => {
   });
 });
 
-/** The tiny BN + noise conv net of the trainer's tests, on separable synthetic 8×8 images. */
+/** The tiny BN + noise conv net of the trainer's tests, noiseless (σ = 0), on separable synthetic 8×8 images. */
 function tinyModel(seed: number): tf.LayersModel {
-  const input = tf.input({ shape: [8, 8, 1] });
-  let y = tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed }) }).apply(input) as tf.SymbolicTensor;
-  y = tf.layers.batchNormalization().apply(y) as tf.SymbolicTensor;
-  y = new MultiplicativeGaussianNoise({ sigma: 0, seed, streamLabel: 'c' }).apply(y) as tf.SymbolicTensor;
-  y = tf.layers.reLU().apply(y) as tf.SymbolicTensor;
-  y = tf.layers.flatten().apply(y) as tf.SymbolicTensor;
-  y = tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }).apply(y) as tf.SymbolicTensor;
-  y = new MultiplicativeGaussianNoise({ sigma: 0, seed, streamLabel: 'd' }).apply(y) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: y });
+  return tinyConvNet(seed, 0);
 }
 
 function syntheticData(count: number): Dataset {
@@ -237,7 +228,8 @@ describe('transfer evaluation and the white-box check', () => {
     const inputs = first(60);
     const adv = pgdAttack(cnn6, inputs, { eps: 0.2, stepSize: 0.05, iterations: 3, seed: 2 });
     const target = await loadZooModel('cnn6-mnist-mult-0.2');
-    const options = { sigmas: [0, 0.3], devices: ['pcm'], runs: 3, seed: 7 };
+    // The chips calibrate their converter ranges on digits that are not attacked.
+    const options = { sigmas: [0, 0.3], devices: ['pcm'], runs: 3, seed: 7, calibration: first(120).x.slice(60 * 784) };
     const rows = await evaluateTransfer(target, { x: adv.x, labels: inputs.labels }, options, { x: inputs.x, labels: inputs.labels });
     expect(rows.map((r) => [r.label, r.runs])).toEqual([
       ['signal σ=0', 1],
@@ -258,6 +250,7 @@ describe('transfer evaluation and the white-box check', () => {
     expect(again).toEqual(rows);
     await expect(evaluateTransfer(target, { x: adv.x, labels: inputs.labels }, { ...options, devices: ['flash'] })).rejects.toThrow(/devices\[0\] = "flash"/);
     await expect(evaluateTransfer(target, { x: adv.x, labels: inputs.labels }, { ...options, runs: 0 })).rejects.toThrow(/runs = 0/);
+    await expect(evaluateTransfer(target, { x: adv.x, labels: inputs.labels }, { ...options, calibration: undefined })).rejects.toThrow(/^calibration = undefined: expected natural inputs/);
     target.dispose();
   });
 

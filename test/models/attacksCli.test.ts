@@ -14,8 +14,6 @@ import { parseAttackFlags } from '../../src/cli/commands/attack';
 import { runCli } from '../helpers/cli';
 import { describeWithShared, SHARED_DATASETS } from '../data/sharedData';
 
-jest.setTimeout(600_000);
-
 beforeAll(async () => {
   await initBackend();
 });

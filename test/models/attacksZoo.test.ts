@@ -12,8 +12,6 @@ import { pgdAttack } from '../../src/models/attacks/pgd';
 import type { AdversarialTrainingRecord } from '../../src/models/attacks/adversarialTraining';
 import { layersAccuracy } from '../../src/models/attacks/transfer';
 
-jest.setTimeout(600_000);
-
 type AdversarialEntry = ZooEntry & { adversarial: AdversarialTrainingRecord & { pgdTestAccuracy?: number } };
 const entries = readZooManifest().models.filter((m) => 'adversarial' in m) as AdversarialEntry[];
 

@@ -11,8 +11,6 @@ import {
   registerConv2dBackpropFilterWasm,
 } from '../../src/models/training/conv2dBackpropFilterWasm';
 
-jest.setTimeout(60_000);
-
 function randn(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
   Rng.fromSeed(seed).fillNormal(a);

@@ -7,8 +7,6 @@ import { DENSENET_PARAMETERS } from '../../src/models/paper/densenet';
 import { LSTM_HIDDEN_UNITS, LSTM_PARAMETERS, LSTM_TIME_STEPS } from '../../src/models/paper/lstm';
 import { MADRY_CNN4_PARAMETERS } from '../../src/models/paper/madryCnn4';
 
-jest.setTimeout(60_000);
-
 beforeAll(async () => {
   await initBackend();
 });

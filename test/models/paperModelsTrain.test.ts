@@ -13,8 +13,6 @@ import { loadTrainingData } from '../../src/models/training/trainingData';
 import { Dataset, trainModel } from '../../src/models/training/train';
 import { describeWithShared, SHARED_DATASETS } from '../data/sharedData';
 
-jest.setTimeout(300_000);
-
 beforeAll(async () => {
   await initBackend();
 });

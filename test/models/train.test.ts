@@ -4,13 +4,11 @@ import * as path from 'path';
 import { initBackend, tf } from '../../src/backend';
 import { loadMnist } from '../../src/data/idx';
 import { ConfigError, DataError, ShapeError } from '../../src/errors';
-import { MultiplicativeGaussianNoise } from '../../src/models/noiseLayers';
 import { buildModel } from '../../src/models/paper/buildModel';
 import { latestCheckpoint, listCheckpoints, readCheckpoint } from '../../src/models/training/checkpoint';
 import { Dataset, epochOrder, evaluateAccuracy, trainModel, translateWasmAbort } from '../../src/models/training/train';
 import { Rng } from '../../src/rng';
-
-jest.setTimeout(120_000);
+import { tinyConvNet } from '../helpers/tinyConvNet';
 
 const MNIST_DIR = path.resolve(__dirname, '../../../shared/datasets/mnist');
 const haveMnist = fs.existsSync(path.join(MNIST_DIR, 'train-images-idx3-ubyte.gz'));
@@ -23,17 +21,9 @@ function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'ohmic-train-'));
 }
 
-/** A small conv net with BN and noise (every layer kind CNN-6 trains), fast enough for many runs. */
+/** The tiny BN + noise conv net, trained with noise σ = 0.3. */
 function tinyModel(seed: number): tf.LayersModel {
-  const input = tf.input({ shape: [8, 8, 1] });
-  let y = tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed }) }).apply(input) as tf.SymbolicTensor;
-  y = tf.layers.batchNormalization().apply(y) as tf.SymbolicTensor;
-  y = new MultiplicativeGaussianNoise({ sigma: 0.3, seed, streamLabel: 'c' }).apply(y) as tf.SymbolicTensor;
-  y = tf.layers.reLU().apply(y) as tf.SymbolicTensor;
-  y = tf.layers.flatten().apply(y) as tf.SymbolicTensor;
-  y = tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }).apply(y) as tf.SymbolicTensor;
-  y = new MultiplicativeGaussianNoise({ sigma: 0.3, seed, streamLabel: 'd' }).apply(y) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: y });
+  return tinyConvNet(seed, 0.3);
 }
 
 function syntheticData(count: number): Dataset {

@@ -14,8 +14,6 @@ import {
   saveZooModel,
 } from '../../src/models/zoo';
 
-jest.setTimeout(60_000);
-
 beforeAll(async () => {
   await initBackend();
 });

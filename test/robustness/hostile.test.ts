@@ -294,6 +294,16 @@ describe('hostile study outputs and grids', () => {
     await expectConfigError(study('/proc/ohmic-hostile/out'), '--out', /cannot create \/proc\/ohmic-hostile/);
   });
 
+  test('--out and --report in a folder that refuses new entries even to root (/sys), before anything is written', async () => {
+    if (!fs.existsSync('/sys/kernel')) return; // not Linux
+    await expectConfigError(study('/sys/ohmic-hostile'), '--out', /cannot create \/sys\/ohmic-hostile \((permission denied|read-only file system)\)/);
+    const shards = path.join(dir, 'shards');
+    await runCli(['study', ...SMALL, '--out', shards]);
+    const merged = path.join(dir, 'merged.jsonl');
+    await expectConfigError(() => runCli(['merge', '--out', merged, '--report', '/sys/ohmic-hostile-report', path.join(shards, 'results.jsonl')]), '--report', /cannot create \/sys\/ohmic-hostile-report/);
+    expect(fs.existsSync(merged)).toBe(false);
+  });
+
   (isRoot ? test.skip : test)('--out in a read-only folder', async () => {
     fs.chmodSync(dir, 0o555);
     await expectConfigError(study(path.join(dir, 'out')), '--out', /permission denied/);
@@ -339,6 +349,38 @@ describe('hostile study outputs and grids', () => {
     await expectConfigError(chip('cnn6-mnist-mult-0,cnn6-mnist-mult-O'), '--models[1]', /a zoo model \(cnn6-mnist-add-0, /);
     await expectConfigError(chip(`${path.join(dir, 'none.onnx')}`), '--models[0]', /an existing \.onnx or tfjs model\.json file/);
     expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+  });
+
+  test('every model and the dataset limit are checked against the data before the first point', async () => {
+    const out = path.join(dir, 'out');
+    const chip = (...args: string[]) => () => runCli(['study', '--devices', 'signal', '--sigmas', '0', '--workers', '1', ...args, '--out', out]);
+    // The last model takes stroke sequences, not MNIST digits: refused before cnn6 runs.
+    await expectConfigError(chip('--models', 'cnn6-mnist-mult-0,lstm-strokes-mult-0', '--limit', '10'), '--models[1]', /taking samples of dataset mnist, \[28, 28, 1\] \(it takes \[100, 2\]\)/);
+    await expectConfigError(chip('--models', 'cnn6-mnist-mult-0', '--limit', '10001'), '--limit', /a positive integer in 1\.\.10000 .* for dataset mnist/);
+    // A last model file that does not load is named before any point.
+    await expectNamedError(chip('--models', `cnn6-mnist-mult-0,${fixture('tfjs', 'unknown-layer', 'model.json')}`, '--limit', '10'), UnsupportedOpError, "unsupported op 'Denze' at node 'fc'");
+    expect(fs.existsSync(out)).toBe(false);
+    // From a config file, the field is named in the file.
+    const file = path.join(dir, 'limit.json');
+    fs.writeFileSync(file, JSON.stringify({ models: ['densenet40-cifar-mult-0'], devices: ['signal'], sigmas: [0], dataset: { name: 'cifar10-heldout', limit: 501 } }));
+    await expectConfigError(() => runCli(['study', '--config', file, '--workers', '1', '--out', out]), `${file}: dataset.limit`, /at most 500/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  test('ohmic train --out under /proc, on a file, and a /proc --checkpoint-dir fail before any training', async () => {
+    const train = (...args: string[]) => () => runCli(['train', '--model', 'cnn6', '--noise', 'mult', '--sigma-train', '0', '--epochs', '1', '--data', path.join(dir, 'no-data'), ...args]);
+    if (fs.existsSync('/proc/self')) {
+      await expectConfigError(train('--out', '/proc/ohmic-hostile/x'), '--out', /cannot create \/proc\/ohmic-hostile/);
+      await expectConfigError(train('--out', path.join(dir, 'zoo', 'x'), '--checkpoint-dir', '/proc/ohmic-hostile-ckpt'), '--checkpoint-dir', /cannot create \/proc\/ohmic-hostile-ckpt/);
+    }
+    const file = path.join(dir, 'taken');
+    fs.writeFileSync(file, 'x');
+    await expectConfigError(train('--out', file), '--out', /is an existing file, not a folder/);
+    await expectConfigError(train('--out', path.join(file, 'x')), '--out', new RegExp(`${file} is an existing file, not a folder`));
+    await expectConfigError(train('--out', path.join(file, 'x', 'y')), '--out', new RegExp(`${file} is a file, not a folder`));
+    // Numbers are decimal, integers exact and in range, as in every other command.
+    await expectConfigError(train('--out', path.join(dir, 'zoo', 'x'), '--seed', '0x10'), '--seed', /in decimal digits/);
+    await expectConfigError(() => runCli(['train', '--model', 'cnn6', '--epochs', '0', '--data', dir, '--out', path.join(dir, 'zoo', 'x')]), '--epochs', /an integer >= 1/);
   });
 
   test('numbers in study flags are decimal only', async () => {
@@ -425,6 +467,124 @@ describe('hostile merges', () => {
     const run = await runMain(['merge', '--config', smallConfig, '--out', merged, shard(1), shard(2)]);
     expect(run.exitCode).toBeUndefined();
     expect(run.stdout).toContain("4 of the study's 4 points present");
+  });
+});
+
+// ------------------------------------------------------------------ results that cannot mix
+
+describe('hostile resumes and merges: points are identified by content', () => {
+  const resumeStudy = (out: string, ...args: string[]) => () =>
+    runCli(['study', '--devices', 'signal', '--limit', '10', '--workers', '1', '--evaluator', FAKE, ...args, '--out', out, '--resume']);
+
+  test('--resume with a different grid is an error naming a stored point the grid lacks', async () => {
+    const out = path.join(dir, 'out');
+    await runCli(['study', '--models', 'cnn6', '--devices', 'signal', '--sigmas', '0,0.5', '--limit', '10', '--workers', '1', '--evaluator', FAKE, '--out', out]);
+    const results = path.join(out, 'results.jsonl');
+    const before = fs.readFileSync(results, 'utf8');
+    const err = (await expectNamedError(resumeStudy(out, '--models', 'cnn6', '--sigmas', '0.1'), DataError, /sigma=0 semantics=signal votes=1 is not in this study's grid/)) as DataError;
+    expect(err.file).toBe(`${results}:1`);
+    expect(err.message).toMatch(/rerun without --resume \(into a new or empty folder\) or use a new --out$/);
+    expect(fs.readFileSync(results, 'utf8')).toBe(before);
+    // A grid that holds every stored point (one σ more) resumes, computing only the new point.
+    const grown = await runCli(['study', '--models', 'cnn6', '--devices', 'signal', '--sigmas', '0,0.5,1', '--limit', '10', '--workers', '1', '--evaluator', FAKE, '--out', out, '--resume']);
+    expect(grown).toMatch(/^ohmic study: 3 points \(1 computed, 2 already done\)/);
+  });
+
+  test('--resume after a chip file was edited, or with another --limit, names the field that changed', async () => {
+    const out = path.join(dir, 'out');
+    const chip = path.join(dir, 'chip.json');
+    fs.writeFileSync(chip, '{ "device": "reram", "tile": "256x256" }');
+    const args = (limit: string) => ['--models', 'cnn6', '--devices', chip, '--limit', limit, '--workers', '1', '--evaluator', FAKE, '--out', out];
+    await runCli(['study', ...args('10')]);
+    await expectNamedError(() => runCli(['study', ...args('20'), '--resume']), DataError, /is not in this study's grid \(its dataset changed \(dataset\.limit: 10 → 20\); resuming would mix two grids/);
+    fs.writeFileSync(chip, '{ "device": "reram", "tile": "128x128" }');
+    await expectNamedError(() => runCli(['study', ...args('10'), '--resume']), DataError, /\(its hardware changed \(hardware\.chip\.tile: "256x256" → "128x128"\)/);
+  });
+
+  test('--resume after the model file was replaced names the point, the model and both hashes', async () => {
+    const out = path.join(dir, 'out');
+    const model = path.join(dir, 'm.onnx');
+    fs.writeFileSync(model, 'the first model');
+    await runCli(['study', '--models', model, '--devices', 'signal', '--sigmas', '0', '--limit', '10', '--workers', '1', '--evaluator', FAKE, '--out', out]);
+    fs.writeFileSync(model, 'a retrained model');
+    await expectNamedError(
+      resumeStudy(out, '--models', model, '--sigmas', '0'),
+      DataError,
+      new RegExp(`results\\.jsonl:1: point [0-9a-f]{16} \\(model ${model}\\): model file changed \\(sha256 [0-9a-f]{12}… → [0-9a-f]{12}…\\); rerun without --resume`),
+    );
+  });
+
+  test('--resume over a results file of format 1 (no identities) says to rerun', async () => {
+    const out = path.join(dir, 'out');
+    fs.mkdirSync(out);
+    fs.copyFileSync(fixture('results-files', 'format-1.jsonl'), path.join(out, 'results.jsonl'));
+    await expectNamedError(
+      () => runCli(['study', '--config', fixture('studies', 'small.json'), '--evaluator', FAKE, '--workers', '1', '--out', out, '--resume']),
+      DataError,
+      /results\.jsonl:1: point cbc99a4acfb779ef \(model cnn6\) was written by an older ohmic \(results format 1\).*; rerun without --resume/,
+    );
+    // ohmic merge refuses it too: nothing tells which study it belongs to.
+    const run = await runMain(['merge', '--out', path.join(dir, 'm.jsonl'), fixture('results-files', 'format-1.jsonl')]);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/^ohmic: DataError: .*format-1\.jsonl:1: was written by an older ohmic \(results format 1\)/);
+  });
+
+  test('merge of shards of two different studies exits non-zero naming both files', async () => {
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    await runMain(['study', '--config', fixture('studies', 'small.json'), '--evaluator', FAKE, '--workers', '1', '--out', a, '--shard', '1/2']);
+    await runMain(['study', '--config', fixture('studies', 'other.json'), '--evaluator', FAKE, '--workers', '1', '--out', b, '--shard', '2/2']);
+    const s1 = path.join(a, 'results-shard-1-of-2.jsonl');
+    const s2 = path.join(b, 'results-shard-2-of-2.jsonl');
+    const merged = path.join(dir, 'merged.jsonl');
+    const run = await runMain(['merge', '--out', merged, s1, s2]);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^ohmic: DataError: ${s2}:1: holds results of study [0-9a-f]{16}, but ${s1}:1 of study [0-9a-f]{16}: shards of different study configs`));
+    expect(fs.existsSync(merged)).toBe(false);
+  });
+
+  test('merge of shards whose model file was replaced between them exits non-zero', async () => {
+    const model = path.join(dir, 'm.onnx');
+    const config = path.join(dir, 'study.json');
+    fs.writeFileSync(config, JSON.stringify({ models: [model], devices: ['signal'], sigmas: [0, 0.5], dataset: { name: 'mnist', limit: 10 } }));
+    const out = path.join(dir, 'out');
+    fs.writeFileSync(model, 'first');
+    await runMain(['study', '--config', config, '--evaluator', FAKE, '--workers', '1', '--out', out, '--shard', '1/2']);
+    fs.writeFileSync(model, 'second');
+    await runMain(['study', '--config', config, '--evaluator', FAKE, '--workers', '1', '--out', out, '--shard', '2/2']);
+    const shard = (i: number) => path.join(out, `results-shard-${i}-of-2.jsonl`);
+    const run = await runMain(['merge', '--config', config, '--out', path.join(dir, 'merged.jsonl'), shard(1), shard(2)]);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^ohmic: DataError: ${shard(2)}:1: model ${model} has sha256 [0-9a-f]{12}… here, but [0-9a-f]{12}… in ${shard(1)}:1: the model was replaced between runs`));
+  });
+});
+
+describe('the CLI as installed from a clone (bin/ohmic.js through tsx, not jest)', () => {
+  test('a tfjs model with an unknown layer class is one line naming the layer, exit 2', () => {
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const bin = path.resolve(__dirname, '..', '..', 'bin', 'ohmic.js');
+    const run = spawnSync(process.execPath, [bin, 'compile', '--model', fixture('tfjs', 'unknown-layer', 'model.json'), '--device', 'ideal'], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^ohmic: UnsupportedOpError: unsupported op 'Denze' at node 'fc'; supported ops: [^\n]*\n$/);
+  });
+});
+
+describe('the test suite does not depend on an idle machine', () => {
+  test('no test file lowers the configured timeout (jest.setTimeout or a per-test limit)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const configured = (require('../../jest.config.js') as { testTimeout: number }).testTimeout;
+    expect(configured).toBeGreaterThanOrEqual(600_000);
+    const walk = (d: string): string[] =>
+      fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.test.ts') ? [path.join(d, e.name)] : []));
+    const lowered: string[] = [];
+    for (const file of walk(path.resolve(__dirname, '..'))) {
+      const text = fs.readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/jest\.setTimeout\(\s*([0-9_]+)\s*\)|^\s*\},\s*([0-9_]+)\s*\);?\s*$/gm)) {
+        const ms = Number((m[1] ?? m[2]).replace(/_/g, ''));
+        if (ms < configured) lowered.push(`${path.relative(path.resolve(__dirname, '..'), file)}: ${m[0].trim()}`);
+      }
+    }
+    expect(lowered).toEqual([]);
   });
 });
 

@@ -49,7 +49,7 @@ describe('runStudy in one thread', () => {
       resultsPath: file,
       onProgress: (p) => events.push(p),
     });
-    expect(report).toEqual({ resultsPath: file, total: 24, skipped: 0, computed: 24, discardedTail: null });
+    expect(report).toEqual({ resultsPath: file, total: 24, skipped: 0, computed: 24, discardedTail: null, restamped: 0 });
     const records = readResults(file);
     expect(records.map((r) => r.pointId)).toEqual(order); // one thread: completion order is grid order
     for (const r of records) {

@@ -12,15 +12,17 @@ import type { Command } from 'commander';
 import * as path from 'path';
 import { initBackend } from '../../backend';
 import { ConfigError } from '../../errors';
-import { buildModel, PAPER_MODEL_NAMES, type PaperModelName } from '../../models/paper/buildModel';
+import { buildModel, PAPER_MODEL_NAMES } from '../../models/paper/buildModel';
 import { loadTrainingData } from '../../models/training/trainingData';
-import { type EpochRecord, type TrainProgress, evaluateAccuracy } from '../../models/training/train';
-import { loadModelDir, loadZooModel, saveZooModel, type ZooEntry } from '../../models/zoo';
+import { type EpochRecord, evaluateAccuracy } from '../../models/training/train';
+import { loadModelDir, saveZooModel } from '../../models/zoo';
 import { adversarialTrainingRecord, adversarialTrainModel, type AdversarialTrainingRecord } from '../../models/attacks/adversarialTraining';
 import { pgdAttack } from '../../models/attacks/pgd';
 import { parseIntegerOption, parseNumberOption } from '../options';
+import { addTrainingLoopOptions, parseDtypeOption, parseNoiseOption, parseOptimizerOption, parsePaperModelOption, prepareTrainingOutputs, type TrainingLoopFlags } from '../trainingOptions';
+import { initWeightsFromZoo, reportTrainingEnd, trainedZooEntry, trainingEpochLine, trainingProgressLine, watchInterrupts, type TrainedZooEntry } from '../trainingRun';
 
-interface AdvTrainFlags {
+interface AdvTrainFlags extends TrainingLoopFlags {
   model: string;
   noise: string;
   epochs: string;
@@ -30,16 +32,6 @@ interface AdvTrainFlags {
   step: string;
   iters: string;
   fraction: string;
-  limit?: string;
-  seed: string;
-  batchSize: string;
-  optimizer: string;
-  lr?: string;
-  lrDecay: string;
-  checkpointDir?: string;
-  checkpointEvery: string;
-  dtype: string;
-  initFrom?: string;
   evalLimit: string;
   note?: string;
 }
@@ -48,7 +40,7 @@ interface AdvTrainFlags {
 const DEFAULT_EVAL_LIMIT = 1000;
 
 export function registerAdversarialTrain(program: Command): void {
-  program
+  const command = program
     .command('adversarial-train')
     .description("adversarially train one of the paper's networks: each batch half natural, half PGD examples (resumes from its checkpoints)")
     .requiredOption('--model <name>', `${PAPER_MODEL_NAMES.join(' | ')}`)
@@ -59,27 +51,19 @@ export function registerAdversarialTrain(program: Command): void {
     .option('--eps <eps>', 'L∞ radius of the training attack (pixels in [0, 1])', '0.3')
     .option('--step <alpha>', 'PGD step size of the training attack', '0.01')
     .option('--iters <k>', 'PGD iterations of the training attack (Madry et al.: 40)', '40')
-    .option('--fraction <f>', 'share of each batch replaced by PGD examples', '0.5')
-    .option('--limit <n>', 'train on the first n training examples only')
-    .option('--seed <seed>', 'seed of initialisation, shuffling, noise and the PGD random starts', '0')
-    .option('--batch-size <n>', 'mini-batch size (natural + adversarial)', '32')
-    .option('--optimizer <name>', 'adam | momentum', 'adam')
-    .option('--lr <rate>', 'learning rate (default 1e-3 adam, 0.1 momentum)')
-    .option('--lr-decay <factor>', 'learning-rate factor per epoch', '1')
-    .option('--checkpoint-dir <dir>', 'checkpoint folder (default checkpoints/<out name>)')
-    .option('--checkpoint-every <batches>', 'also checkpoint every n batches', '100')
-    .option('--dtype <dtype>', 'stored weights: float16 | float32', 'float16')
-    .option('--init-from <zoo:NAME>', "start from a zoo model's weights (recorded in the manifest)")
+    .option('--fraction <f>', 'share of each batch replaced by PGD examples', '0.5');
+  addTrainingLoopOptions(command, {
+    seed: 'seed of initialisation, shuffling, noise and the PGD random starts',
+    batchSize: 'mini-batch size (natural + adversarial)',
+    checkpointEveryDefault: '100',
+    initFrom: "start from a zoo model's weights (recorded in the manifest)",
+  })
     .option('--eval-limit <n>', 'test examples the per-epoch and manifest PGD accuracy use', String(DEFAULT_EVAL_LIMIT))
     .option('--note <text>', 'how this run differs from the paper (recorded in the manifest)')
     .action(async (flags: AdvTrainFlags) => {
-      if (!(PAPER_MODEL_NAMES as readonly string[]).includes(flags.model)) {
-        throw new ConfigError('--model', flags.model, `one of ${PAPER_MODEL_NAMES.join(', ')}`);
-      }
-      const modelName = flags.model as PaperModelName;
+      const modelName = parsePaperModelOption(flags.model);
       if (modelName === 'lstm') throw new ConfigError('--model', flags.model, 'an image model (the attack perturbs pixels in [0, 1])');
-      const noise = flags.noise === 'mult' || flags.noise === 'multiplicative' ? 'multiplicative' : flags.noise === 'add' || flags.noise === 'additive' ? 'additive' : undefined;
-      if (noise === undefined) throw new ConfigError('--noise', flags.noise, '"mult" or "add"');
+      const noise = parseNoiseOption(flags.noise);
       const epochs = parseIntegerOption('--epochs', flags.epochs, 1);
       const seed = parseIntegerOption('--seed', flags.seed, 0);
       const limit = flags.limit === undefined ? undefined : parseIntegerOption('--limit', flags.limit, 1);
@@ -94,29 +78,17 @@ export function registerAdversarialTrain(program: Command): void {
       if (!(attack.eps > 0)) throw new ConfigError('--eps', flags.eps, 'a number > 0');
       if (!(attack.stepSize > 0)) throw new ConfigError('--step', flags.step, 'a number > 0');
       if (!(attack.fraction > 0 && attack.fraction <= 1)) throw new ConfigError('--fraction', flags.fraction, 'a number in (0, 1]');
-      if (flags.optimizer !== 'adam' && flags.optimizer !== 'momentum') throw new ConfigError('--optimizer', flags.optimizer, '"adam" or "momentum"');
-      if (flags.dtype !== 'float16' && flags.dtype !== 'float32') throw new ConfigError('--dtype', flags.dtype, '"float16" or "float32"');
+      const optimizer = parseOptimizerOption(flags.optimizer);
+      const dtype = parseDtypeOption(flags.dtype);
       const learningRate = flags.lr === undefined ? undefined : parseNumberOption('--lr', flags.lr);
       const learningRateDecayPerEpoch = parseNumberOption('--lr-decay', flags.lrDecay);
       const checkpointEveryBatches = parseIntegerOption('--checkpoint-every', flags.checkpointEvery, 0);
+      const { zooDir, name, checkpointDir } = prepareTrainingOutputs(flags.out, flags.checkpointDir);
       await initBackend(process.env.OHMIC_BACKEND === 'cpu' ? 'cpu' : 'wasm');
 
       const data = await loadTrainingData(modelName, flags.data, limit);
-      const name = path.basename(path.resolve(flags.out));
-      const zooDir = path.dirname(path.resolve(flags.out));
-      const checkpointDir = flags.checkpointDir ?? path.join('checkpoints', name);
       const model = buildModel(modelName, { noise, sigma: 0, seed });
-      const initFrom = flags.initFrom === undefined ? undefined : flags.initFrom.replace(/^zoo:/, '');
-      if (initFrom !== undefined) {
-        const source = await loadZooModel(initFrom, { zooDir });
-        const from = source.getWeights();
-        const to = model.getWeights();
-        if (from.length !== to.length || from.some((w, i) => w.shape.join('x') !== to[i].shape.join('x'))) {
-          throw new ConfigError('--init-from', flags.initFrom, `a zoo model with the weights of ${modelName} (shapes differ)`);
-        }
-        model.setWeights(from);
-        source.dispose();
-      }
+      const initFrom = await initWeightsFromZoo(model, flags.initFrom, modelName, zooDir);
       const evalCount = Math.min(evalLimit, data.test.count);
       const per = data.test.x.length / data.test.count;
       const pgdAccuracy = (m: typeof model): number => {
@@ -130,15 +102,9 @@ export function registerAdversarialTrain(program: Command): void {
       };
 
       const tty = process.stderr.isTTY === true;
-      let stop = false;
-      const onSigint = (): void => {
-        stop = true;
-        process.stderr.write('\nohmic: interrupted, writing a checkpoint…\n');
-      };
-      process.once('SIGINT', onSigint);
-      process.once('SIGTERM', onSigint);
+      const interrupts = watchInterrupts();
       const result = await adversarialTrainModel(model, data.train, {
-        optimizer: flags.optimizer,
+        optimizer,
         learningRate,
         learningRateDecayPerEpoch,
         batchSize,
@@ -149,40 +115,23 @@ export function registerAdversarialTrain(program: Command): void {
         validation: data.test,
         adversarial: attack,
         onProgress: (p) => {
-          if (tty) process.stderr.write(progressLine(p));
-          else if (p.batch % 100 === 0) process.stderr.write(`${progressLine(p).slice(1)}\n`);
+          if (tty) process.stderr.write(trainingProgressLine(p));
+          else if (p.batch % 100 === 0) process.stderr.write(`${trainingProgressLine(p).slice(1)}\n`);
         },
         onEpoch: (r) => {
           const adv = pgdAccuracy(model);
           process.stderr.write((tty ? '\n' : '') + epochLine(r, adv, evalCount));
         },
-        shouldStop: () => stop,
+        shouldStop: interrupts.shouldStop,
       });
-      process.removeListener('SIGINT', onSigint);
-      process.removeListener('SIGTERM', onSigint);
-      if (result.resumedFromStep !== undefined) process.stderr.write(`resumed from step ${result.resumedFromStep}\n`);
-      if (!result.completed) {
-        process.stdout.write(`stopped at step ${result.step}; run the same command again to resume from ${checkpointDir}\n`);
-        return;
-      }
+      interrupts.stopWatching();
+      if (!reportTrainingEnd(result, checkpointDir)) return;
       const record: AdversarialTrainingRecord = adversarialTrainingRecord(attack, batchSize, flags.note);
-      const entry: Omit<ZooEntry, 'weightsDtype' | 'modelJson' | 'weightsFile' | 'weightsSha256' | 'weightsBytes'> & {
-        adversarial: AdversarialTrainingRecord & { pgdTestAccuracy?: number; pgdTestData?: string };
-      } = {
-        name,
-        model: flags.model,
-        noise,
-        sigmaTrain: 0,
-        command: `ohmic ${process.argv.slice(2).join(' ')}`,
-        epochs,
-        seed,
-        data: data.trainDescription,
-        testAccuracy: 0,
-        testData: data.testDescription,
-        ...(initFrom === undefined ? {} : { fineTunedFrom: initFrom }),
+      const entry: TrainedZooEntry & { adversarial: AdversarialTrainingRecord & { pgdTestAccuracy?: number; pgdTestData?: string } } = {
+        ...trainedZooEntry({ name, model: flags.model, noise, sigmaTrain: 0, epochs, seed, data, initFrom }),
         adversarial: record,
       };
-      await saveZooModel(model, entry, { zooDir, dtype: flags.dtype });
+      await saveZooModel(model, entry, { zooDir, dtype });
       // The manifest's accuracies are those of the stored (possibly float16) weights.
       const stored = await loadModelDir(path.join(zooDir, name));
       entry.testAccuracy = evaluateAccuracy(stored, data.test);
@@ -193,7 +142,7 @@ export function registerAdversarialTrain(program: Command): void {
           pgdTestData: `the first ${evalCount} of ${data.testDescription}, the training attack (1 restart, seed ${seed + 1})`,
         };
       }
-      const saved = await saveZooModel(model, entry, { zooDir, dtype: flags.dtype });
+      const saved = await saveZooModel(model, entry, { zooDir, dtype });
       process.stdout.write(
         `${name}: test accuracy ${(100 * entry.testAccuracy).toFixed(2)}%` +
           (entry.adversarial.pgdTestAccuracy === undefined ? '' : `, PGD accuracy ${(100 * entry.adversarial.pgdTestAccuracy).toFixed(2)}% on ${evalCount}`) +
@@ -202,17 +151,6 @@ export function registerAdversarialTrain(program: Command): void {
     });
 }
 
-function progressLine(p: TrainProgress): string {
-  const width = 24;
-  const done = Math.round((p.batch / p.batchesPerEpoch) * width);
-  return (
-    `\repoch ${p.epoch + 1}/${p.epochs} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ` +
-    `${p.batch}/${p.batchesPerEpoch} loss ${p.loss.toFixed(4)} ${p.examplesPerSecond.toFixed(0)} img/s `
-  );
-}
-
 function epochLine(r: EpochRecord, pgd: number, evalCount: number): string {
-  const acc = r.validationAccuracy === undefined ? '' : ` test acc ${(100 * r.validationAccuracy).toFixed(2)}%`;
-  const adv = Number.isNaN(pgd) ? '' : `, PGD acc ${(100 * pgd).toFixed(2)}% (first ${evalCount})`;
-  return `epoch ${r.epoch}: loss ${r.trainLoss.toFixed(4)}${acc}${adv} (${r.seconds.toFixed(0)} s, ${r.examplesPerSecond.toFixed(0)} img/s)\n`;
+  return trainingEpochLine(r, Number.isNaN(pgd) ? '' : `, PGD acc ${(100 * pgd).toFixed(2)}% (first ${evalCount})`);
 }

@@ -16,6 +16,7 @@
  *
  * Also registers `ohmic adversarial-train` (./adversarialTrain.ts).
  */
+import { loadCalibrationSet } from '../../study/calibrationSet';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
@@ -267,13 +268,15 @@ export const GRADIENT_MASKING_CAVEAT =
 
 function progress(): (what: string, done: number, total: number) => void {
   const tty = showsProgress(process.stderr, process.env);
-  const started = Date.now();
+  let started = Date.now();
   let lastPrinted = -1;
   let lastWhat = '';
   return (what, done, total) => {
     if (what !== lastWhat) {
+      // Each phase (attack, target runs, white-box) has its own rate and ETA.
       lastWhat = what;
       lastPrinted = -1;
+      started = Date.now();
     }
     const state = { done, total, computed: done, elapsedMs: Date.now() - started };
     if (tty) {
@@ -370,7 +373,17 @@ export function registerAttack(program: Command): void {
         ? await evaluateTransfer(
             targetModel,
             adversarial,
-            { sigmas: plan.sigmas, devices: plan.devices, runs: plan.runs, seed: plan.seed, onRun: (d, t) => report('target runs', d, t) },
+            {
+              sigmas: plan.sigmas,
+              devices: plan.devices,
+              runs: plan.runs,
+              seed: plan.seed,
+              onRun: (d, t) => report('target runs', d, t),
+              // Device chips calibrate their converter ranges on natural training images, never on the attacked ones.
+              ...(plan.devices.length
+                ? { calibration: (await loadCalibrationSet(plan.dataset === 'mnist' ? 'mnist' : 'cifar10-heldout', plan.dataDir, plan.limit ?? null)).x }
+                : {}),
+            },
             natural,
           )
         : [];

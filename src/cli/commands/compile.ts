@@ -12,6 +12,15 @@ import { hardwareFromFlags, loadModelWithNames } from '../modelArg';
 import { parseIntegerOption } from '../options';
 import { formatTable } from '../table';
 
+/** At most this many warnings are printed one per line; the rest are counted (all are in --json). */
+const MAX_PRINTED_WARNINGS = 8;
+
+function formatWarnings(warnings: CompileReport['warnings']): string {
+  const shown = warnings.slice(0, MAX_PRINTED_WARNINGS).map((w) => `warning: ${w.message}\n`).join('');
+  const more = warnings.length - MAX_PRINTED_WARNINGS;
+  return shown + (more > 0 ? `warning: ${more} more tiles over their bit-line current limit (see --json)\n` : '');
+}
+
 export function formatReport(r: CompileReport): string {
   const pj = (v: number | null) => (v === null ? '–' : formatQuantity(v, 'pJ'));
   const rows = r.layers.map((l) => [
@@ -54,7 +63,9 @@ export function formatReport(r: CompileReport): string {
     `${calib}\n\n` +
     formatTable(['component', 'energy/inf (measured)', 'energy/inf (bound)', 'area'], parts) +
     'bound: every input at full scale, every cell pair at its largest target; sources of every number: src/crossbar/presets.ts and peripherals.ts (PRESET_SOURCES, PERIPHERAL_SOURCES)\n' +
-    `signal-level equivalence: ${t.equivalence.verdict} — ${t.equivalence.reason}\n`
+    `signal-level equivalence: ${t.equivalence.verdict} — ${t.equivalence.reason}\n` +
+    (r.notes ?? []).map((n) => `note: ${n}\n`).join('') +
+    formatWarnings(r.warnings ?? [])
   );
 }
 

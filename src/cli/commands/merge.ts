@@ -9,6 +9,7 @@ import { DataError } from '../../errors';
 import { describePoint } from '../../study/evaluator';
 import { prepareOutputFile, prepareOutputFolder } from '../../study/outputPaths';
 import { expandGrid, type StudyPoint } from '../../study/grid';
+import { studyFingerprint } from '../../study/pointIdentity';
 import { mergeResultFiles, readResults, type MergeReport } from '../../study/resultsFile';
 import { readStudyConfigFile } from '../../study/studyConfigFile';
 import { writeStudyOutputs, type StudyOutputs } from '../../study/studyOutputs';
@@ -75,14 +76,18 @@ function checkShardFiles(files: readonly string[]): void {
 
 /** Merges `files` into `flags.out`; prints what was merged, what is missing and where the report is. */
 export async function mergeCommand(files: readonly string[], flags: MergeFlags): Promise<MergeCommandResult> {
-  const points = flags.config === undefined ? null : expandGrid(readStudyConfigFile(flags.config, STUDY_DEVICES));
+  const config = flags.config === undefined ? null : readStudyConfigFile(flags.config, STUDY_DEVICES);
+  const points = config === null ? null : expandGrid(config);
   if (points === null && flags.allowMissing !== true) checkShardFiles(files);
   // Both outputs are checked before anything is written: a --report folder that
   // cannot be written must not leave a merged file behind.
   const out = prepareOutputFile('--out', flags.out);
   if (flags.report !== undefined) prepareOutputFolder('--report', flags.report);
   const configFile = flags.config as string;
-  const merge = mergeResultFiles(files, out, points === null ? {} : {
+  // Every input must be of one study (and, with --config, of that one): checked by content, see pointIdentity.ts.
+  const merge = mergeResultFiles(files, out, points === null ? { requireIdentity: true } : {
+    requireIdentity: true,
+    study: { id: studyFingerprint(config!), file: configFile },
     order: points.map((p) => p.id),
     beforeWrite: (report) => {
       if (report.outsideOrder.length > 0) {

@@ -5,6 +5,10 @@
  *   ohmic reproduce --all --limit 1000
  *   ohmic reproduce --table 2,7 --quick
  *   ohmic reproduce --all --shard 0/2 &  ohmic reproduce --all --shard 1/2   # then once more without --shard
+ *
+ * Table 11 (black-box transfer) is not a cell table: it reads the results of three
+ * `ohmic attack` runs (--attack-dir, --white-box-dir, --natural-target-dir) and runs
+ * the missing ones first, through the same command (src/study/reproduce/table11.ts).
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -30,6 +34,7 @@ import {
 import { runReproduction } from '../../study/reproduce/run';
 import { reportTextTables, reproPlots, reproductionMarkdown, type TextTable } from '../../study/reproduce/document';
 import { trainingSweepChains, type SweepTraining } from '../../study/reproduce/trainingSweep';
+import { readTransferFile, table11Commands, TABLE11_SOURCE, TABLE11_TARGET, type Table11Dirs } from '../../study/reproduce/table11';
 import { formatTable } from '../table';
 import { decimalNumber, parseIntegerOption, parseListOption } from '../options';
 
@@ -57,6 +62,9 @@ interface ReproduceFlags {
   sweepSigmas: string;
   sweepRuns?: string;
   reportOnly?: boolean;
+  attackDir: string;
+  whiteBoxDir: string;
+  naturalTargetDir: string;
 }
 
 function parseShard(raw: string | undefined): { index: number; count: number } | undefined {
@@ -95,6 +103,17 @@ function printTable(t: TextTable): void {
   out.write(formatTable(t.headers, t.rows));
 }
 
+/** Runs `ohmic ARGS` as a child process (the same code as the command typed by hand); rejects on a non-zero exit. */
+function runOhmic(flag: string, args: readonly string[]): Promise<void> {
+  const bin = path.join(packageRoot(), 'bin', 'ohmic.js');
+  return new Promise<void>((resolve, reject) => {
+    process.stderr.write(`ohmic reproduce: running ohmic ${args.join(' ')}\n`);
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new ConfigError(flag, args.join(' '), `a run that succeeds (exit code ${code})`))));
+  });
+}
+
 /** Runs the chains side by side (one process per σ_train: tfjs trains on one core), each in epoch order. */
 async function runSweepTraining(chains: SweepTraining[][]): Promise<void> {
   const bin = path.join(packageRoot(), 'bin', 'ohmic.js');
@@ -116,7 +135,7 @@ export function registerReproduce(program: Command): void {
   program
     .command('reproduce')
     .description(
-      "recompute the paper's Tables 2–9 and Figures 2 and 11 from the zoo, with device-preset columns, vote schedules and a " +
+      "recompute the paper's Tables 2–9 and 11 and Figures 2 and 11 from the zoo, with device-preset columns, vote schedules and a " +
         'training-budget sweep; prints paper vs ohmic side by side and writes docs/reproduction.md (resumable, shardable)',
     )
     .option('--table <list>', `tables or sections, comma-separated: ${REPRO_SECTIONS.join(', ')} (default: all)`)
@@ -142,6 +161,9 @@ export function registerReproduce(program: Command): void {
     .option('--sweep-epochs <list>', 'epoch counts of the training-budget sweep', '1,2,4')
     .option('--sweep-sigmas <list>', 'σ_train of the training-budget sweep', '0,0.6')
     .option('--sweep-runs <r>', `noisy runs per cell of the sweep's models (default ${FULL_DEFAULTS.sweepRuns})`)
+    .option('--attack-dir <dir>', 'Table 11: the `ohmic attack` transfer results (transfer.json; run when missing, on --limit images)', path.join('results', 'attack-table11'))
+    .option('--white-box-dir <dir>', 'Table 11: the white-box gradient-masking check of the target (run when missing, on 200 images)', path.join('results', 'attack-whitebox'))
+    .option('--natural-target-dir <dir>', 'Table 11: the same examples on the noiselessly trained CNN-6 (run when missing)', path.join('results', 'attack-table11-natural-target'))
     .action(async (flags: ReproduceFlags) => {
       const sections = parseSections(flags);
       const base = flags.quick ? QUICK_DEFAULTS : FULL_DEFAULTS;
@@ -168,9 +190,19 @@ export function registerReproduce(program: Command): void {
         sweepRuns: intOr('--sweep-runs', flags.sweepRuns, base.sweepRuns)!,
         ...(flags.sigmas === undefined ? {} : { sigmas: numberList('--sigmas', flags.sigmas) }),
         ...(flags.zoo === undefined ? {} : { zooDir: path.resolve(flags.zoo) }),
+        table11: { attackDir: flags.attackDir, whiteBoxDir: flags.whiteBoxDir, naturalTargetDir: flags.naturalTargetDir } satisfies Table11Dirs,
       } satisfies ReproduceOptions);
       const shard = parseShard(flags.shard);
       const workers = parseIntegerOption('--workers', flags.workers, 1);
+      const t11 = options.table11!;
+      const t11Commands = table11Commands(t11, { limit: options.limit ?? 10000, seed: options.rootSeed, devices: options.devices });
+
+      if (sections.includes('11') && !flags.reportOnly && !shard) {
+        // The attacks are `ohmic attack` runs: their results are read, never recomputed, once they exist.
+        if (readTransferFile(t11.attackDir) === null) await runOhmic('--table 11', t11Commands.transfer);
+        if (t11Commands.whiteBox && readTransferFile(t11.whiteBoxDir) === null) await runOhmic('--table 11', t11Commands.whiteBox);
+        if (t11Commands.naturalTarget && readTransferFile(t11.naturalTargetDir) === null) await runOhmic('--table 11', t11Commands.naturalTarget);
+      }
 
       if (flags.trainingSweep) {
         const chains = trainingSweepChains({
@@ -243,16 +275,20 @@ export function registerReproduce(program: Command): void {
       const models = [
         ...familiesFor(options.sections).flatMap((f) => familyModels(f, options.zooDir)),
         ...(options.sections.includes('sweep') ? sweepModels(sweepDir).map((s) => s.entry) : []),
+        ...(options.sections.includes('11') ? readZooManifest(options.zooDir).models.filter((m) => m.name === TABLE11_SOURCE || m.name === TABLE11_TARGET) : []),
       ];
       const manifest = new Map(readZooManifest(options.zooDir).models.map((m) => [m.name, m]));
       const seen = new Set<string>();
-      const testSets = familiesFor(options.sections).map((f) =>
+      const testSets = [...new Set(familiesFor(options.sections).map((f) =>
         f.dataset === 'mnist' ? `MNIST t10k (${dataDir}/mnist)` : f.dataset === 'mnist-strokes' ? 'MNIST stroke test sequences (mnist-stroke/sequences.tar.gz), 100 steps, zero padding first' : 'CIFAR-10 data_batch_1 images 3500..3999 (held out from DenseNet training)',
-      );
+      ))];
       const sweepChains = trainingSweepChains({ sweepDir, sigmaTrains: numberList('--sweep-sigmas', flags.sweepSigmas), epochs: numberList('--sweep-epochs', flags.sweepEpochs), mnistDir: path.join(dataDir, 'mnist') }).flat();
       const pendingSweep = sweepChains.filter((t) => !t.done);
       const remarks: string[] = [];
       if (flags.reportOnly) remarks.push(`This document was regenerated from the stored results in \`${path.relative(packageRoot(), outDir) || outDir}/cells\` (\`--report-only\`): the command above computes them, and resumes where they stop.`);
+      if (run.missing > 0) {
+        remarks.push(`Cells without a result yet (${run.missing}; their rows show —): ${run.missingFiles.map((f) => `\`${f.replace(/\.json$/, '')}\``).join(', ')}.`);
+      }
       if (options.sections.includes('sweep') && pendingSweep.length > 0) {
         remarks.push(
           `Training-budget sweep: ${sweepChains.length - pendingSweep.length} of ${sweepChains.length} models trained (${pendingSweep.map((t) => path.basename(t.out)).join(', ')} still to train: \`ohmic reproduce --training-sweep\` runs them, about 250 s per epoch per process on an idle core).`,

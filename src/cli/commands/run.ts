@@ -12,7 +12,7 @@ import { compileHardware, hardwareExecution } from '../../compiler/compileHardwa
 import { describeHardware } from '../../compiler/hardware';
 import type { Graph } from '../../compiler/ir/graph';
 import { decodeNpyFloat32 } from '../../compiler/npy';
-import { ENGINE_NAMES, type EngineName, type ModelRunner } from '../../compiler/engine/modelRunner';
+import { ENGINE_NAMES, type EngineName, type LayerStats, type ModelRunner } from '../../compiler/engine/modelRunner';
 import { voteDecision, voteSeeds } from '../../models/voting';
 import { hardwareFromFlags, loadModelWithNames } from '../modelArg';
 import { parseIntegerOption } from '../options';
@@ -61,6 +61,15 @@ export function readRunInputs(file: string, graph: Graph): RunInputs {
   return { data: npy.data, count: npy.shape[0], dims: sample };
 }
 
+/** Per layer, the clipping counts of a run with statistics (what `--stats` prints). */
+function clippingTable(stats: LayerStats, samples: number) {
+  const layers: Record<string, { dacClipped: number; adcClipped: number; adcConversions: number; adcClippedFraction: number }> = {};
+  for (const [node, s] of Object.entries(stats)) {
+    layers[node] = { dacClipped: s.dacClipped, adcClipped: s.adcClipped, adcConversions: s.adcConversions, adcClippedFraction: s.adcConversions ? s.adcClipped / s.adcConversions : 0 };
+  }
+  return { samples, layers };
+}
+
 /** Per-sample nested rows of a flat output (`dims` per sample), for JSON. */
 function rowsOf(y: Float32Array, count: number, dims: readonly number[]): unknown[] {
   const per = dims.reduce((a, b) => a * b, 1);
@@ -85,8 +94,13 @@ interface RunOpts {
   threads?: string;
   votes: string;
   engine: string;
+  calibration?: string;
+  stats?: boolean;
   json?: boolean;
 }
+
+/** Samples of the inputs a chip calibrates its converter ranges on when no `--calibration` is given. */
+const DEFAULT_CALIBRATION_SAMPLES = 256;
 
 export function registerRun(program: Command): void {
   program
@@ -104,6 +118,8 @@ export function registerRun(program: Command): void {
     .option('--threads <n>', 'onnxruntime threads (default: every core)')
     .option('--votes <V>', 'noisy runs per input; the label is the mode of the V runs\' labels', '1')
     .option('--engine <name>', `inference engine: ${ENGINE_NAMES.join(' | ')}`, 'onnxruntime')
+    .option('--calibration <file>', `inputs the chip's converter ranges are calibrated on (same formats as --inputs; default: the first ${DEFAULT_CALIBRATION_SAMPLES} inputs)`)
+    .option('--stats', 'count converter clipping per layer (DAC inputs beyond range, ADC conversions beyond full scale) over the first run')
     .option('--json', 'print JSON { outputs, labels, outputKind, ... }')
     .action(async (opts: RunOpts) => {
       await initBackend();
@@ -119,12 +135,18 @@ export function registerRun(program: Command): void {
       const { graph, sourceNames } = await loadModelWithNames(opts.model);
       const compiled = compileHardware(graph, hardware, sourceNames ? { sourceNames } : {});
       const inputs = readRunInputs(opts.inputs, compiled.graph);
+      const per = inputs.dims.reduce((a, b) => a * b, 1);
+      const calibration = opts.calibration !== undefined
+        ? { ...readRunInputs(opts.calibration, compiled.graph), source: opts.calibration }
+        : { data: inputs.data.subarray(0, Math.min(inputs.count, DEFAULT_CALIBRATION_SAMPLES) * per), count: Math.min(inputs.count, DEFAULT_CALIBRATION_SAMPLES), source: `the first ${Math.min(inputs.count, DEFAULT_CALIBRATION_SAMPLES)} inputs` };
+      if (opts.stats && hardware.kind !== 'chip') throw new ConfigError('--stats', true, 'a chip (--device or a chip --hardware): signal-level and exact runs have no converters');
+      const layerStats: LayerStats = {};
       const streams = voteSeeds(Rng.fromSeed(seed), hardware.kind === 'chip' ? 'passes' : 'signal', votes);
       const bar = showsProgress(process.stderr, process.env) && inputs.count * votes >= 2048 ? progressBar(process.stderr) : null;
       const started = Date.now();
       const runs: Float32Array[] = [];
       let runner: ModelRunner | null = null;
-      const exec = hardwareExecution(compiled, hardware, hardware.kind === 'chip' ? streams[0].program! : seed);
+      const exec = hardwareExecution(compiled, hardware, hardware.kind === 'chip' ? streams[0].program! : seed, calibration.data);
       try {
         runner = await compiled.runner(exec.execution, { engine, threads });
         for (let v = 0; v < votes; v++) {
@@ -132,6 +154,7 @@ export function registerRun(program: Command): void {
             await runner.runAll(inputs.data, {
               seed: streams[v].run,
               batchSize,
+              ...(opts.stats && v === 0 ? { stats: layerStats } : {}),
               onBatch: (done) => {
                 const total = inputs.count * votes;
                 const now = v * inputs.count + done;
@@ -160,6 +183,8 @@ export function registerRun(program: Command): void {
         votes,
         engine,
         backend: engine === 'tfjs' ? backendName() : 'onnxruntime-node (cpu)',
+        ...(hardware.kind === 'chip' ? { calibration: { source: calibration.source, samples: calibration.count } } : {}),
+        ...(opts.stats ? { stats: clippingTable(layerStats, inputs.count) } : {}),
       };
       if (opts.json) {
         process.stdout.write(JSON.stringify(result) + '\n');
@@ -170,5 +195,11 @@ export function registerRun(program: Command): void {
         const text = Array.isArray(r) && r.every((v) => typeof v === 'number') ? (r as number[]).map((v) => v.toFixed(5)).join(' ') : JSON.stringify(r);
         process.stdout.write(labels ? `${text}  label ${labels[i]}\n` : `${text}\n`);
       });
+      if (result.stats) {
+        process.stdout.write(`converter clipping over the first run of ${inputs.count} inputs (ranges calibrated on ${calibration.source}):\n`);
+        for (const [node, c] of Object.entries(result.stats.layers)) {
+          process.stdout.write(`  ${node}: DAC clipped ${c.dacClipped} inputs; ADC clipped ${c.adcClipped} of ${c.adcConversions} conversions (${(100 * c.adcClippedFraction).toFixed(3)} %)\n`);
+        }
+      }
     });
 }

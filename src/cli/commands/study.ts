@@ -16,7 +16,7 @@ import type { EvaluatorModule } from '../../study/evaluator';
 import { expandGrid, validateStudyConfig, type StudyConfig } from '../../study/grid';
 import { normaliseResultsFile, readResults, scanResultsFile } from '../../study/resultsFile';
 import { runStudy, type RunStudyReport } from '../../study/runStudy';
-import { checkStudyLayerNames, validateChipPoint, validateChipStudy } from '../../study/chipEvaluator';
+import { checkChipStudyInputs, checkStudyLayerNames, validateChipPoint, validateChipStudy } from '../../study/chipEvaluator';
 import { formatShard, parseShard, shardFromEnv, WHOLE_GRID, type Shard } from '../../study/shard';
 import { readStudyConfigFile } from '../../study/studyConfigFile';
 import { writeStudyOutputs, type StudyOutputs } from '../../study/studyOutputs';
@@ -354,6 +354,8 @@ export async function studyCommand(flags: StudyFlags): Promise<StudyCommandResul
     try {
       validateChipStudy(config);
       for (const p of expandGrid(config)) validateChipPoint(p);
+      // The dataset with its limit, and every model against it: a bad last model fails before the first point.
+      await checkChipStudyInputs(config, { dataDir: flags.data === undefined ? undefined : path.resolve(flags.data) });
       await checkStudyLayerNames(config);
     } catch (err) {
       throw studyFieldError(err, flags.config);

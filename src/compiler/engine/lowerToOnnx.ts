@@ -31,6 +31,7 @@ import { ConfigError, UnsupportedOpError } from '../../errors';
 import type { ProgrammedLayer, RowBlock } from '../../crossbar/layerState';
 import type { SignalNoise } from '../../crossbar/noise/signalNoise';
 import { signedLevels } from '../../crossbar/adc';
+import { bitSerialLevels, inputCyclesOf, inputEncodingOf } from '../../crossbar/slicing';
 import type { AnalogNode, Graph, Node, NodeOf } from '../ir/graph';
 import { mvmMatrix } from '../ir/mvmMatrix';
 import type { ConstTensor, GateActivation } from '../ir/ops';
@@ -97,6 +98,8 @@ export interface LoweredStats {
     readonly adcConversions: number;
     readonly digitalAdds: number;
     readonly digitalMultiplies: number;
+    readonly shiftAdds: number;
+    readonly inputCycles: number;
   };
 }
 
@@ -158,7 +161,7 @@ class Lowering {
   private readonly nchwCache = new Map<string, Value>();
   private readonly irCache = new Map<string, Value>();
   /** Per analog node (stats mode): the `[4]` statistics vectors of its MVM sites, and its per-sample counts. */
-  private readonly statSites = new Map<string, { vectors: string[]; mvms: number; adcConversions: number; digitalAdds: number; digitalMultiplies: number }>();
+  private readonly statSites = new Map<string, { vectors: string[]; mvms: number; adcConversions: number; digitalAdds: number; digitalMultiplies: number; shiftAdds: number; inputCycles: number }>();
 
   constructor(private readonly graph: Graph, private readonly mode: LoweringMode) {}
 
@@ -187,6 +190,7 @@ class Lowering {
     layer: ProgrammedLayer,
     mvmsPerSample: number,
     scalars: { energyUnits: string[]; dacClipped: string; adcClipped: string[]; nonZero: string },
+    slice: { readonly index: number; readonly count: number } = { index: 0, count: 1 },
   ): void {
     const b = this.b;
     const d = layer.chip.device;
@@ -199,15 +203,20 @@ class Lowering {
     const v = b.op('Concat', [this.vec1(energy), scalars.dacClipped ? this.vec1(scalars.dacClipped) : zero(), adc ? this.vec1(adc) : zero(), this.vec1(drives)], { axis: int(0) });
     let entry = this.statSites.get(node);
     if (!entry) {
-      entry = { vectors: [], mvms: 0, adcConversions: 0, digitalAdds: 0, digitalMultiplies: 0 };
+      entry = { vectors: [], mvms: 0, adcConversions: 0, digitalAdds: 0, digitalMultiplies: 0, shiftAdds: 0, inputCycles: 0 };
       this.statSites.set(node, entry);
     }
     const blocks = layer.rowBlocks.length;
+    const cycles = inputCyclesOf(layer.chip);
+    // As analogMvm counts: the input vectors, cycles and output gain once per layer (slice 0), the rest per slice.
+    const once = slice.index === 0 ? 1 : 0;
     entry.vectors.push(v);
-    entry.mvms += mvmsPerSample;
-    entry.adcConversions += mvmsPerSample * layer.fanOut * blocks;
+    entry.mvms += once * mvmsPerSample;
+    entry.inputCycles += once * mvmsPerSample * cycles;
+    entry.adcConversions += mvmsPerSample * layer.fanOut * blocks * cycles;
     entry.digitalAdds += mvmsPerSample * layer.fanOut * (blocks - 1);
-    entry.digitalMultiplies += mvmsPerSample * layer.fanOut;
+    entry.digitalMultiplies += once * mvmsPerSample * layer.fanOut;
+    entry.shiftAdds += mvmsPerSample * layer.fanOut * (blocks * (cycles - 1) + once * (slice.count - 1));
   }
 
   lower(): LoweredModel {
@@ -233,7 +242,7 @@ class Lowering {
     for (const [node, e] of this.statSites) {
       const name = `stats_${stats.length}`;
       this.b.output(e.vectors.length === 1 ? e.vectors[0] : this.b.op('Sum', e.vectors), name, [4]);
-      stats.push({ node, output: name, perSample: { mvms: e.mvms, adcConversions: e.adcConversions, digitalAdds: e.digitalAdds, digitalMultiplies: e.digitalMultiplies } });
+      stats.push({ node, output: name, perSample: { mvms: e.mvms, adcConversions: e.adcConversions, digitalAdds: e.digitalAdds, digitalMultiplies: e.digitalMultiplies, shiftAdds: e.shiftAdds, inputCycles: e.inputCycles } });
     }
     return { bytes: this.b.encode(), inputs, outputs, noise: this.noise, stats };
   }
@@ -602,9 +611,9 @@ class Lowering {
    * and the digital rescale; in stats mode with a fixed range, also the 0/1 map of the
    * inputs it clips.
    */
-  private dac(layer: ProgrammedLayer, x: string, axis: number): { v: string; scale: string; clippedMap: string } {
+  private dac(layer: ProgrammedLayer, x: string, axis: number, quantize = true): { v: string; scale: string; clippedMap: string } {
     const b = this.b;
-    const { dac } = layer.chip;
+    const { dac } = layer;
     let v: string;
     let scale: string;
     let clippedMap = '';
@@ -613,12 +622,13 @@ class Lowering {
       scale = b.op('Where', [b.op('Equal', [m, b.scalar(0)]), b.scalar(1), m]);
       v = b.op('Div', [x, scale]);
     } else {
+      if (dac.range.kind !== 'fixed') throw new ConfigError('dac.range', dac.range.kind, 'a calibrated DAC range: the layer was not calibrated');
       scale = b.scalar(dac.range.maxAbs);
       const u = b.op('Div', [x, scale]);
       if (this.counting) clippedMap = this.beyond(u, 1);
       v = b.op('Clip', [u, b.scalar(-1), b.scalar(1)]);
     }
-    if (dac.bits !== null) {
+    if (dac.bits !== null && quantize) {
       const levels = b.scalar(signedLevels(dac.bits));
       v = b.op('Div', [b.op('Round', [b.op('Mul', [v, levels])]), levels]);
     }
@@ -652,7 +662,7 @@ class Lowering {
     if (layer.chip.adc.bits !== null) {
       const levels = signedLevels(layer.chip.adc.bits);
       const codes = b.op('Mul', [current, col(rb.adcCodesPerUnit)]);
-      if (adcClipped) adcClipped.push(this.total(this.beyond(codes, levels)));
+      if (adcClipped) adcClipped.push(this.total(this.beyond(codes, levels + 0.5)));
       current = b.op('Mul', [b.op('Round', [b.op('Clip', [codes, b.scalar(-levels), b.scalar(levels)])]), col(rb.adcUnitsPerCode)]);
     }
     return current;
@@ -664,44 +674,91 @@ class Lowering {
     return acc;
   }
 
-  /** A programmed dense MVM: `x` [N, …, fanIn] (IR layout) → [N, …, fanOut]. */
-  private deviceMvm(layer: ProgrammedLayer, x: string, yDims: readonly number[], key: (string | number)[], node: string): string {
+  /**
+   * Sign-magnitude bit planes of a bit-serial input: `magnitude` holds integer codes
+   * c ≥ 0, `sign` ±1; plane t = sign·bit_t(c) = sign·(⌊c/2^t⌋ − 2⌊c/2^{t+1}⌋), exact in float32.
+   */
+  private planesOf(magnitude: string, sign: string, count: number): string[] {
     const b = this.b;
+    const floorDiv = (p: number) => (p === 1 ? magnitude : b.op('Floor', [b.op('Div', [magnitude, b.scalar(p)])]));
+    return Array.from({ length: count }, (_, t) => {
+      const bit = b.op('Sub', [floorDiv(2 ** t), b.op('Mul', [floorDiv(2 ** (t + 1)), b.scalar(2)])]);
+      return b.op('Mul', [sign, bit]);
+    });
+  }
+
+  /** The bit planes of normalised voltages `v` ∈ [−1, 1] as a `bits`-bit bit-serial input (as analogMvm's `bitPlanes`). */
+  private bitPlanes(v: string, bits: number): string[] {
+    const b = this.b;
+    const magnitude = b.op('Round', [b.op('Mul', [b.op('Abs', [v]), b.scalar(bitSerialLevels(bits))])]);
+    return this.planesOf(magnitude, b.op('Sign', [v]), bits - 1);
+  }
+
+  /** A programmed dense MVM: `x` [N, …, fanIn] (IR layout) → [N, …, fanOut]. */
+  private deviceMvm(
+    layer: ProgrammedLayer,
+    x: string,
+    yDims: readonly number[],
+    key: (string | number)[],
+    node: string,
+    slice: { readonly index: number; readonly count: number } = { index: 0, count: 1 },
+  ): string {
+    const b = this.b;
+    const slices = layer.slices;
+    if (slices) {
+      // Each slice reads its own cells with its own noise (as analogMvm: rng.fold('slice').fold(s));
+      // its digital gain carries its shift, so the layer's output is the sum of the slices'.
+      return this.sumBands(slices.map((sl, s) => this.deviceMvm(sl, x, yDims, [...key, 'slice', s], node, { index: s, count: slices.length })));
+    }
     const { fanOut } = layer;
     const counting = this.counting;
-    const { v, scale, clippedMap } = this.dac(layer, x, -1);
-    const vSq = counting || layer.rowBlocks.some((rb) => rb.gSq) ? b.op('Mul', [v, v]) : '';
+    const encoding = inputEncodingOf(layer.chip);
+    const serial = encoding.kind === 'bitSerial';
+    const { v, scale, clippedMap } = this.dac(layer, x, -1, !serial);
+    const planes = encoding.kind === 'bitSerial' ? this.bitPlanes(v, encoding.bits) : [v];
+    const needSq = counting || layer.rowBlocks.some((rb) => rb.gSq);
     const adcClipped: string[] = [];
     const energyUnits: string[] = [];
-    const parts = layer.rowBlocks.map((rb, a) => {
-      const single = layer.rowBlocks.length === 1;
-      const cut = (t: string) => (single ? t : b.op('Slice', [t, b.int64([rb.row0]), b.int64([rb.row0 + rb.rows]), b.int64([-1])]));
-      const va = cut(v);
-      const vaSq = vSq ? cut(vSq) : '';
-      if (counting) {
-        // Σ (V/V_read)² · ΣG over the band's word lines.
-        const rowG = layer.rowConductanceMicroSiemens.subarray(rb.row0, rb.row0 + rb.rows);
-        energyUnits.push(this.total(b.op('MatMul', [vaSq, b.constant(rowG, [rb.rows, 1])])));
-      }
-      return this.bandCurrent(
-        layer,
-        rb,
-        (g, squared) => b.op('MatMul', [squared ? vaSq : va, b.constant(g, [rb.rows, fanOut])]),
-        (c) => b.constant(c, [fanOut]),
-        [...key, a],
-        yDims,
-        counting ? adcClipped : undefined,
-      );
+    const nonZero: string[] = [];
+    const cycles = planes.map((p, t) => {
+      const vSq = needSq ? b.op('Mul', [p, p]) : '';
+      // Each DAC cycle draws its own noise (as analogMvm: rng.fold('cycle').fold(t)).
+      const cycleKey = serial ? [...key, 'cycle', t] : key;
+      const parts = layer.rowBlocks.map((rb, a) => {
+        const single = layer.rowBlocks.length === 1;
+        const cut = (u: string) => (single ? u : b.op('Slice', [u, b.int64([rb.row0]), b.int64([rb.row0 + rb.rows]), b.int64([-1])]));
+        const va = cut(p);
+        const vaSq = vSq ? cut(vSq) : '';
+        if (counting) {
+          // Σ (V/V_read)² · ΣG over the band's word lines.
+          const rowG = layer.rowConductanceMicroSiemens.subarray(rb.row0, rb.row0 + rb.rows);
+          energyUnits.push(this.total(b.op('MatMul', [vaSq, b.constant(rowG, [rb.rows, 1])])));
+        }
+        return this.bandCurrent(
+          layer,
+          rb,
+          (g, squared) => b.op('MatMul', [squared ? vaSq : va, b.constant(g, [rb.rows, fanOut])]),
+          (c) => b.constant(c, [fanOut]),
+          [...cycleKey, a],
+          yDims,
+          counting ? adcClipped : undefined,
+        );
+      });
+      if (counting) nonZero.push(this.total(this.beyond(p, 0)));
+      const sum = this.sumBands(parts);
+      // Shift-add: plane t weighs 2^t / (2^{n−1} − 1).
+      return encoding.kind === 'bitSerial' ? b.op('Mul', [sum, b.scalar(2 ** t / bitSerialLevels(encoding.bits))]) : sum;
     });
     if (counting) {
       this.recordStats(node, layer, prod(yDims) / fanOut, {
         energyUnits,
-        dacClipped: clippedMap ? this.total(clippedMap) : '',
+        // The slices share the input: its clipping is counted once.
+        dacClipped: clippedMap && slice.index === 0 ? this.total(clippedMap) : '',
         adcClipped,
-        nonZero: this.total(this.beyond(v, 0)),
-      });
+        nonZero: nonZero.length === 1 ? nonZero[0] : b.op('Sum', nonZero),
+      }, slice);
     }
-    return b.op('Mul', [b.op('Mul', [this.sumBands(parts), scale]), b.constant(layer.outputScale, [fanOut])]);
+    return b.op('Mul', [b.op('Mul', [this.sumBands(cycles), scale]), b.constant(layer.outputScale, [fanOut])]);
   }
 
   /** A programmed convolution group: `x` [N, cIn, H, W] → [N, fanOut, oh, ow]. */
@@ -720,8 +777,14 @@ class Lowering {
     },
     key: (string | number)[],
     node: string,
+    slice: { readonly index: number; readonly count: number } = { index: 0, count: 1 },
   ): string {
     const b = this.b;
+    const slices = layer.slices;
+    if (slices) {
+      // As deviceMvm: one programmed convolution per slice, summed.
+      return this.sumBands(slices.map((sl, s) => this.deviceConv(sl, x, cIn, geom, [...key, 'slice', s], node, { index: s, count: slices.length })));
+    }
     const { fanOut } = layer;
     const { kh, kw, strides, dilations, pads, oh, ow } = geom;
     const khw = kh * kw;
@@ -729,33 +792,41 @@ class Lowering {
     const noiseDims = [fanOut, oh, ow];
     const counting = this.counting;
     const needSq = counting || layer.rowBlocks.some((rb) => rb.gSq);
+    const encoding = inputEncodingOf(layer.chip);
+    const serial = encoding.kind === 'bitSerial';
+    const planeCount = encoding.kind === 'bitSerial' ? encoding.bits - 1 : 1;
+    // Each DAC cycle draws its own noise (as analogMvm: rng.fold('cycle').fold(t)).
+    const cycleKey = (t: number) => (serial ? [...key, 'cycle', t] : key);
     const adcClipped: string[] = [];
     const energyUnits: string[] = [];
     const nonZeroParts: string[] = [];
     let dacClipped = '';
-    let parts: string[];
+    /** Per row band, per DAC cycle: the band's converted current. */
+    let currents: string[][];
     let scale: string;
-    if (layer.chip.dac.range.kind === 'fixed') {
+    if (layer.dac.range.kind === 'fixed') {
       // Elementwise DAC on the image; each row band is a Conv over its input channels.
-      const dac = this.dac(layer, x, 1);
+      const dac = this.dac(layer, x, 1, !serial);
       scale = dac.scale;
-      const vSq = needSq ? b.op('Mul', [dac.v, dac.v]) : '';
+      const planes = encoding.kind === 'bitSerial' ? this.bitPlanes(dac.v, encoding.bits) : [dac.v];
+      const planesSq = needSq ? planes.map((p) => b.op('Mul', [p, p])) : [];
       const convAttrs = { kernel_shape: ints([kh, kw]), strides: ints(strides), dilations: ints(dilations), pads: ints(pads) };
       if (counting) {
         // Per patch element, as the tfjs engine counts on its im2col rows: a ones kernel over the window.
         const ones = b.constant(new Float32Array(cIn * khw).fill(1), [1, cIn, kh, kw]);
-        if (dac.clippedMap) dacClipped = this.total(b.op('Conv', [dac.clippedMap, ones], convAttrs));
-        nonZeroParts.push(this.total(b.op('Conv', [this.beyond(dac.v, 0), ones], convAttrs)));
+        if (dac.clippedMap && slice.index === 0) dacClipped = this.total(b.op('Conv', [dac.clippedMap, ones], convAttrs));
+        for (const p of planes) nonZeroParts.push(this.total(b.op('Conv', [this.beyond(p, 0), ones], convAttrs)));
       }
-      parts = layer.rowBlocks.map((rb, a) => {
+      currents = layer.rowBlocks.map((rb, a) => {
         const cFirst = Math.floor(rb.row0 / khw);
         const cLast = Math.floor((rb.row0 + rb.rows - 1) / khw);
         const nc = cLast - cFirst + 1;
         const whole = cFirst === 0 && nc === cIn;
         const cut = (t: string) => (whole ? t : b.op('Slice', [t, b.int64([cFirst]), b.int64([cLast + 1]), b.int64([1])]));
-        const va = cut(dac.v);
-        const vaSq = vSq ? cut(vSq) : '';
+        const kernels = new Map<Float32Array, string>();
         const kernelOf = (g: Float32Array) => {
+          let name = kernels.get(g);
+          if (name) return name;
           // Rows of the band outside it (partial first/last channel) stay zero.
           const k = new Float32Array(fanOut * nc * khw);
           for (let r = 0; r < rb.rows; r++) {
@@ -764,17 +835,25 @@ class Lowering {
             const p = row % khw;
             for (let o = 0; o < fanOut; o++) k[(o * nc + c) * khw + p] = g[r * fanOut + o];
           }
-          return b.constant(k, [fanOut, nc, kh, kw]);
+          name = b.constant(k, [fanOut, nc, kh, kw]);
+          kernels.set(g, name);
+          return name;
         };
+        let rowGConst = '';
         if (counting) {
           const rowG = new Float32Array(nc * khw);
           for (let r = 0; r < rb.rows; r++) {
             const row = rb.row0 + r;
             rowG[(Math.floor(row / khw) - cFirst) * khw + (row % khw)] = layer.rowConductanceMicroSiemens[row];
           }
-          energyUnits.push(this.total(b.op('Conv', [vaSq, b.constant(rowG, [1, nc, kh, kw])], convAttrs)));
+          rowGConst = b.constant(rowG, [1, nc, kh, kw]);
         }
-        return this.bandCurrent(layer, rb, (g, sq) => b.op('Conv', [sq ? vaSq : va, kernelOf(g)], convAttrs), col, [...key, a], noiseDims, counting ? adcClipped : undefined);
+        return planes.map((p, t) => {
+          const va = cut(p);
+          const vaSq = needSq ? cut(planesSq[t]) : '';
+          if (counting) energyUnits.push(this.total(b.op('Conv', [vaSq, rowGConst], convAttrs)));
+          return this.bandCurrent(layer, rb, (g, sq) => b.op('Conv', [sq ? vaSq : va, kernelOf(g)], convAttrs), col, [...cycleKey(t), a], noiseDims, counting ? adcClipped : undefined);
+        });
       });
     } else {
       // Per-patch DAC range: each patch's scale is the max |x| over its window (a
@@ -784,8 +863,8 @@ class Lowering {
       const pixelMax = b.op('ReduceMax', [b.op('Abs', [x])], { axes: ints([1]), keepdims: int(1) });
       const m = b.op('MaxPool', [pixelMax], windowAttrs);
       scale = b.op('Where', [b.op('Equal', [m, b.scalar(0)]), b.scalar(1), m]);
-      const bits = layer.chip.dac.bits;
-      parts = layer.rowBlocks.map((rb, a) => {
+      const bits = layer.dac.bits;
+      currents = layer.rowBlocks.map((rb, a) => {
         const cFirst = Math.floor(rb.row0 / khw);
         const cLast = Math.floor((rb.row0 + rb.rows - 1) / khw);
         const nc = cLast - cFirst + 1;
@@ -794,11 +873,21 @@ class Lowering {
         for (let c = 0; c < nc; c++) for (let p = 0; p < khw; p++) onehot[(c * khw + p) * khw + p] = 1;
         const patches = b.op('Conv', [xs, b.constant(onehot, [nc * khw, 1, kh, kw])], { ...windowAttrs, group: int(nc) });
         // The patches are 9× the image, so the DAC does one Mul and one Round on them: the
-        // codes round(x·L/m) are applied as integers and 1/L goes into the kernels.
-        const levels = bits === null ? 1 : signedLevels(bits);
-        const v = bits === null ? b.op('Div', [patches, scale]) : b.op('Round', [b.op('Mul', [patches, b.op('Div', [b.scalar(levels), scale])])]);
-        const vSq = needSq ? b.op('Mul', [v, v]) : '';
+        // codes round(x·L/m) are applied as integers and 1/L goes into the kernels. A
+        // bit-serial input's planes are ±1/0 voltages already (gain 1).
+        let levels: number;
+        let vs: string[];
+        if (encoding.kind === 'bitSerial') {
+          levels = 1;
+          const magnitude = b.op('Round', [b.op('Mul', [b.op('Abs', [patches]), b.op('Div', [b.scalar(bitSerialLevels(encoding.bits)), scale])])]);
+          vs = this.planesOf(magnitude, b.op('Sign', [patches]), planeCount);
+        } else {
+          levels = bits === null ? 1 : signedLevels(bits);
+          vs = [bits === null ? b.op('Div', [patches, scale]) : b.op('Round', [b.op('Mul', [patches, b.op('Div', [b.scalar(levels), scale])])])];
+        }
+        const kernels = new Map<Float32Array, string>();
         const kernelOf = (g: Float32Array, squared: boolean) => {
+          if (!squared && kernels.has(g)) return kernels.get(g)!;
           // Rows of the channels' patches outside the band stay zero.
           const gain = squared ? 1 / (levels * levels) : 1 / levels;
           const k = new Float32Array(fanOut * nc * khw);
@@ -806,8 +895,12 @@ class Lowering {
             const at = rb.row0 + r - cFirst * khw;
             for (let o = 0; o < fanOut; o++) k[o * nc * khw + at] = g[r * fanOut + o] * gain;
           }
-          return b.constant(k, [fanOut, nc * khw, 1, 1]);
+          const name = b.constant(k, [fanOut, nc * khw, 1, 1]);
+          if (!squared) kernels.set(g, name);
+          return name;
         };
+        let rowGConst = '';
+        let inBandConst = '';
         if (counting) {
           // The band's rows only (the channels' patches outside it stay zero); v holds codes, so 1/L² on v².
           const rowG = new Float32Array(nc * khw);
@@ -817,10 +910,17 @@ class Lowering {
             rowG[at] = layer.rowConductanceMicroSiemens[rb.row0 + r] / (levels * levels);
             inBand[at] = 1;
           }
-          energyUnits.push(this.total(b.op('Conv', [vSq, b.constant(rowG, [1, nc * khw, 1, 1])])));
-          nonZeroParts.push(this.total(b.op('Conv', [this.beyond(v, 0), b.constant(inBand, [1, nc * khw, 1, 1])])));
+          rowGConst = b.constant(rowG, [1, nc * khw, 1, 1]);
+          inBandConst = b.constant(inBand, [1, nc * khw, 1, 1]);
         }
-        return this.bandCurrent(layer, rb, (g, sq) => b.op('Conv', [sq ? vSq : v, kernelOf(g, sq)]), col, [...key, a], noiseDims, counting ? adcClipped : undefined);
+        return vs.map((v, t) => {
+          const vSq = needSq ? b.op('Mul', [v, v]) : '';
+          if (counting) {
+            energyUnits.push(this.total(b.op('Conv', [vSq, rowGConst])));
+            nonZeroParts.push(this.total(b.op('Conv', [this.beyond(v, 0), inBandConst])));
+          }
+          return this.bandCurrent(layer, rb, (g, sq) => b.op('Conv', [sq ? vSq : v, kernelOf(g, sq)]), col, [...cycleKey(t), a], noiseDims, counting ? adcClipped : undefined);
+        });
       });
     }
     if (counting) {
@@ -829,9 +929,14 @@ class Lowering {
         dacClipped,
         adcClipped,
         nonZero: nonZeroParts.length === 1 ? nonZeroParts[0] : b.op('Sum', nonZeroParts),
-      });
+      }, slice);
     }
-    return b.op('Mul', [b.op('Mul', [this.sumBands(parts), scale]), col(layer.outputScale)]);
+    // Row bands summed per cycle, then the cycles shift-added: plane t weighs 2^t / (2^{n−1} − 1).
+    const cycles = Array.from({ length: planeCount }, (_, t) => {
+      const sum = this.sumBands(currents.map((c) => c[t]));
+      return encoding.kind === 'bitSerial' ? b.op('Mul', [sum, b.scalar(2 ** t / bitSerialLevels(encoding.bits))]) : sum;
+    });
+    return b.op('Mul', [b.op('Mul', [this.sumBands(cycles), scale]), col(layer.outputScale)]);
   }
 }
 

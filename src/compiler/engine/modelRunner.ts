@@ -4,6 +4,7 @@
  * reference). Both draw the same noise for the same seed (keyed by sample), so they
  * agree within float tolerance.
  */
+import { assertCalibrated } from '../../crossbar/layerState';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../errors';
 import { Rng } from '../../rng';
@@ -77,9 +78,10 @@ export interface ModelRunner {
   /**
    * Run every sample of `x` in batches of `batchSize` (default {@link DEFAULT_BATCH}),
    * sample `i` of `x` being sample `sampleOffset + i` of the run: the same draws as
-   * one {@link run} over all of `x`, in bounded memory. onnxruntime computes one
-   * batch while the next batch's noise is drawn. `onBatch` is told how many samples
-   * are done.
+   * one {@link run} over all of `x`, in bounded memory. On one session the draws and
+   * onnxruntime's arithmetic take turns on the calling thread (onnxruntime-node's
+   * `run` is synchronous underneath); `workers: N` overlaps them on N threads.
+   * `onBatch` is told how many samples are done.
    */
   runAll(x: Float32Array, options?: StreamOptions): Promise<Float32Array>;
   /** Frees the session (or nothing, for tfjs). */
@@ -110,6 +112,8 @@ function addLoweredStats(into: LayerStats, lowered: readonly LoweredStats[], vec
     s.adcConversions += l.perSample.adcConversions * batch;
     s.digitalAdds += l.perSample.digitalAdds * batch;
     s.digitalMultiplies += l.perSample.digitalMultiplies * batch;
+    s.shiftAdds += l.perSample.shiftAdds * batch;
+    s.inputCycles += l.perSample.inputCycles * batch;
   });
 }
 
@@ -396,6 +400,7 @@ class TfjsRunner implements ModelRunner {
 /** Bind `model` to one execution on one engine. */
 export async function createRunner(model: CompiledModel, execution: Execution, options: EngineOptions = {}): Promise<ModelRunner> {
   const { engine, threads, workers } = validateEngineOptions(options);
+  if (execution.kind === 'chip') for (const [node, ls] of execution.chip.layers) ls.forEach((l) => assertCalibrated(l, node));
   if (engine === 'tfjs') {
     const graph = execution.kind === 'signal' ? model.signalGraph : model.graph;
     const { inputDims, outputDims } = singleIo(graph);

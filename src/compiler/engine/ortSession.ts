@@ -2,7 +2,8 @@
  * A lowered model on onnxruntime-node: one InferenceSession, fed a batch of inputs
  * and the noise the lowering asked for. The noise is drawn here, on the calling
  * thread, from the run's Rng keyed by sample (see `NoiseFeed`), so it does not
- * depend on batch size; onnxruntime does the arithmetic on its own thread pool.
+ * depend on batch size; onnxruntime does the arithmetic (on the calling thread and
+ * its intra-op pool).
  */
 import * as ort from 'onnxruntime-node';
 import { ConfigError } from '../../errors';
@@ -70,8 +71,10 @@ export class OrtSession {
   /**
    * The feeds of one batch: `inputs[k]` holds `batch` samples of graph input k (IR
    * layout, batch first); noise for samples `[offset, offset + batch)` is drawn from
-   * `run`. Separate from {@link execute} so the next batch's noise can be drawn while
-   * onnxruntime computes this one (its `run` works off the JS thread).
+   * `run`. Separate from {@link execute}, but note that onnxruntime-node's `run`
+   * computes on the calling thread after a `setImmediate` (microsoft/onnxruntime
+   * #19611, #26968): on one session the draws and the arithmetic take turns on one
+   * core. {@link OrtWorkerPool} draws and computes on every core.
    */
   prepare(inputs: readonly Float32Array[], batch: number, run: Rng | null, offset = 0, std?: number): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};

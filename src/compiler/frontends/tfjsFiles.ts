@@ -119,8 +119,11 @@ function topologyLayers(topology: Record<string, unknown>): unknown[] {
  */
 async function checkLayerClasses(topology: Record<string, unknown>, file: string): Promise<void> {
   const known = tf.serialization.SerializationMap.getMap().classNameMap as Record<string, unknown>;
-  // Imported here: tfjsLayers re-exports this module.
-  const { SUPPORTED_TFJS_LAYERS } = await import('./tfjsLayers');
+  // Required here: tfjsLayers re-exports this module. `require`, not `import()`: under
+  // tsx's CommonJS loader (bin/ohmic.js from a clone) a dynamic import of an
+  // extensionless .ts path fails with "Cannot find module".
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SUPPORTED_TFJS_LAYERS } = require('./tfjsLayers') as typeof import('./tfjsLayers');
   topologyLayers(topology).forEach((layer, i) => {
     if (!isRecord(layer)) throw new DataError(file, `modelTopology layer ${i} = ${showValue(layer)}: expected an object { class_name, config }`);
     const cls = layer.class_name;

@@ -4,7 +4,7 @@
  * `verifyGraph` adds the node name and its neighbourhood.
  */
 import { ShapeError } from '../../errors';
-import type { ConstTensor, OpAttrs, OpKind, Padding, Shape } from './ops';
+import type { ConstTensor, GruAttrs, LstmAttrs, OpAttrs, OpKind, Padding, Shape } from './ops';
 import { sizeOf } from './ops';
 
 type Rule<K extends OpKind> = (attrs: OpAttrs[K], inputs: readonly Shape[]) => Shape;
@@ -166,6 +166,23 @@ function recurrentInput(x: Shape, what: string): number {
   const f = x[2];
   if (f === null) throw new ShapeError(`${what}: feature axis of ${fmt(x)} is unknown`);
   return f;
+}
+
+/**
+ * The checks an LSTM and a GRU share, with `gates` gate blocks of `units` columns
+ * (LSTM 4, GRU 3): the units, the gate activation, `kernel` [features, gates·units],
+ * `recurrentKernel` [units, gates·units] and `bias` [gates·units]. Returns the
+ * output shape: the whole sequence or the last state.
+ */
+function recurrentCellShape(a: LstmAttrs | GruAttrs, x: Shape, what: 'lstm' | 'gru', gates: number): Shape {
+  const f = recurrentInput(x, what);
+  const u = a.units;
+  if (!Number.isInteger(u) || u < 1) throw new ShapeError(`${what} units = ${u}: expected a positive integer`);
+  checkGateActivation(a.recurrentActivation, what);
+  expectConst(a.kernel, [f, gates * u], `${what} kernel`);
+  expectConst(a.recurrentKernel, [u, gates * u], `${what} recurrentKernel`);
+  expectConst(a.bias, [gates * u], `${what} bias`);
+  return a.returnSequences ? [x[0], x[1], u] : [x[0], u];
 }
 
 function checkGateActivation(act: unknown, what: string): void {
@@ -339,29 +356,14 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
     if (p[0] !== 0) throw new ShapeError(`transpose perm ${fmt(p)}: must keep the batch axis first (perm[0] = 0)`);
     return p.map((i) => x[i]);
   },
-  lstm: (a, [x]) => {
-    const f = recurrentInput(x, 'lstm');
-    const u = a.units;
-    if (!Number.isInteger(u) || u < 1) throw new ShapeError(`lstm units = ${u}: expected a positive integer`);
-    checkGateActivation(a.recurrentActivation, 'lstm');
-    expectConst(a.kernel, [f, 4 * u], 'lstm kernel');
-    expectConst(a.recurrentKernel, [u, 4 * u], 'lstm recurrentKernel');
-    expectConst(a.bias, [4 * u], 'lstm bias');
-    return a.returnSequences ? [x[0], x[1], u] : [x[0], u];
-  },
+  lstm: (a, [x]) => recurrentCellShape(a, x, 'lstm', 4),
   gru: (a, [x]) => {
-    const f = recurrentInput(x, 'gru');
-    const u = a.units;
-    if (!Number.isInteger(u) || u < 1) throw new ShapeError(`gru units = ${u}: expected a positive integer`);
-    checkGateActivation(a.recurrentActivation, 'gru');
-    expectConst(a.kernel, [f, 3 * u], 'gru kernel');
-    expectConst(a.recurrentKernel, [u, 3 * u], 'gru recurrentKernel');
-    expectConst(a.bias, [3 * u], 'gru bias');
+    const out = recurrentCellShape(a, x, 'gru', 3);
     if (a.recurrentBias) {
       if (!a.resetAfter) throw new ShapeError('gru recurrentBias: only with resetAfter (without it the recurrent bias belongs in bias)');
-      expectConst(a.recurrentBias, [u], 'gru recurrentBias');
+      expectConst(a.recurrentBias, [a.units], 'gru recurrentBias');
     }
-    return a.returnSequences ? [x[0], x[1], u] : [x[0], u];
+    return out;
   },
   softmax: (a, [x]) => {
     checkAxis(a.axis, x.length, 'softmax');

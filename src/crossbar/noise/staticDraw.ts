@@ -35,13 +35,16 @@ function pairSum(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-/** Draw the programmed state of `weights` on `chip` (the weights are assumed checked). */
-export function drawProgrammedConductances(weights: WeightMatrix, chip: ChipSpec, rng: Rng): ProgrammedConductances {
+/**
+ * Draw the programmed state of `weights` on `chip` (the weights are assumed checked);
+ * `columnScale` fixes the |W| that takes the full window per column (bit slices).
+ */
+export function drawProgrammedConductances(weights: WeightMatrix, chip: ChipSpec, rng: Rng, columnScale?: Float64Array): ProgrammedConductances {
   const { fanIn, fanOut } = weights;
   const n = fanIn * fanOut;
   const d = chip.device;
   const t = chip.readTimeSeconds;
-  const target = weightsToConductances(weights, d, chip.mapping.weightScale);
+  const target = weightsToConductances(weights, d, chip.mapping.weightScale, columnScale);
   const columnUsed = Array.from(target.weightPerMicroSiemens, (s) => s > 0);
   const window = { gMinMicroSiemens: d.gMinMicroSiemens, gMaxMicroSiemens: d.gMaxMicroSiemens, clip: d.programmingClip };
   const stdOf = (g: number) => programmingStd(d, g);

@@ -40,6 +40,12 @@ export interface TransferOptions {
   readonly engine?: EngineOptions;
   /** Told after every finished run: (runs done, runs in all). */
   readonly onRun?: (done: number, total: number) => void;
+  /**
+   * Natural inputs (flat, the target's input layout; training images, not the
+   * attacked ones) the device chips calibrate their converter ranges on: required
+   * with `devices`.
+   */
+  readonly calibration?: Float32Array;
 }
 
 /** Accuracy of one set of examples under one configuration. */
@@ -83,6 +89,9 @@ function checkOptions(o: TransferOptions): void {
   if (!Number.isSafeInteger(o.runs) || o.runs < 1) throw new ConfigError('runs', o.runs, 'an integer >= 1');
   if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new ConfigError('seed', o.seed, 'an integer in [0, 2^53)');
   if (o.sigmas.length + (o.devices ?? []).length === 0) throw new ConfigError('sigmas/devices', [], 'at least one configuration');
+  if ((o.devices ?? []).some((d) => d !== 'ideal') && !(o.calibration instanceof Float32Array && o.calibration.length > 0)) {
+    throw new ConfigError('calibration', o.calibration, 'natural inputs (a non-empty Float32Array) the device chips calibrate their converter ranges on');
+  }
 }
 
 /** Accuracy statistics of `runs` (logits, one Float32Array per run) against `labels`. */
@@ -152,7 +161,7 @@ export async function evaluateTransfer(
       const streams = voteSeeds(root.fold(label), mode.kind === 'signal' ? 'signal' : 'passes', runs);
       const logits: Float32Array[][] = sets.map(() => []);
       let runner: ModelRunner | null = null;
-      const chip = mode.kind === 'device' ? model.program(streams[0].program!) : null;
+      const chip = mode.kind === 'device' ? model.program(streams[0].program!, { calibration: options.calibration }) : null;
       try {
         runner =
           mode.kind === 'signal'

@@ -48,6 +48,16 @@ export function strokesArchiveIn(dataDir: string): string {
   );
 }
 
+/** The CIFAR-10 sample: `dataDir` itself (a `.bin` or `.bin.gz`), or `data_batch_1.first4000.bin.gz` in it or in its `cifar10/` folder. */
+export function cifarSampleIn(dataDir: string): string {
+  return firstExisting(
+    'CIFAR-10 sample',
+    [dataDir, path.join(dataDir, 'data_batch_1.first4000.bin.gz'), path.join(dataDir, 'cifar10', 'data_batch_1.first4000.bin.gz')].filter((p) =>
+      /\.bin(\.gz)?$/.test(p),
+    ),
+  );
+}
+
 /** Stroke sequences as the zoo LSTM reads them: T steps, longer ones cut, zero padding first. */
 export function loadLstmStrokes(tar: string, split: 'train' | 'test', limit?: number): ReturnType<typeof loadStrokes> {
   return loadStrokes(tar, split, { maxLength: LSTM_TIME_STEPS, truncate: true, padAt: LSTM_PAD_AT, ...(limit === undefined ? {} : { limit }) });
@@ -86,11 +96,7 @@ export async function loadTrainingData(model: PaperModelName, dataDir: string, l
     }
     case 'densenet40':
     case 'densenet100': {
-      const file = firstExisting('CIFAR-10 sample', [
-        dataDir,
-        path.join(dataDir, 'data_batch_1.first4000.bin.gz'),
-        path.join(dataDir, 'cifar10', 'data_batch_1.first4000.bin.gz'),
-      ].filter((p) => /\.bin(\.gz)?$/.test(p)));
+      const file = cifarSampleIn(dataDir);
       const all = readCifarBinary(file);
       const whole: Dataset = { x: all.images, y: all.labels, count: all.count, shape: all.shape };
       const available = all.count - CIFAR_HELD_OUT;

@@ -5,6 +5,7 @@
  */
 import type { DeviceCellResult, SignalCellResult } from './cells';
 import { PAPER_SIGMAS, PAPER_TABLE_4, snrDb } from './paperTables';
+import { table11Checks, table11Report, type Table11Report } from './table11';
 import {
   FAMILIES,
   deviceSpec,
@@ -214,14 +215,19 @@ function deviceCell(store: ResultStore, ref: string, family: Family, device: str
   return r && 'chipAccuracy' in r ? r : null;
 }
 
-/** The σ whose signal-level output error equals the σ_train = 0 model's on the chip (null until both are measured). */
-export function logitMatchedSigma(family: Family, device: string, o: ReproduceOptions, store: ResultStore): number | null {
+/** The σ whose signal-level output error equals the σ_train = 0 model's on the chip, with its bound when outside the grid (null until both are measured). */
+export function logitMatch(family: Family, device: string, o: ReproduceOptions, store: ResultStore): { sigma: number; bound: 'below' | 'above' | null } | null {
   const curve = matchCurve(family, o, store);
   const base = familyModels(family, o.zooDir).find((m) => m.sigmaTrain === 0);
   if (!curve || !base) return null;
   const cell = deviceCell(store, modelRef(base, o.zooDir), family, device, o);
   if (!cell) return null;
-  return invertCurve(curve.sigmas, curve.logitError, mean(cell.logitError), true).sigma;
+  return invertCurve(curve.sigmas, curve.logitError, mean(cell.logitError), true);
+}
+
+/** {@link logitMatch}'s σ (the grid's end when the chip is outside it). */
+export function logitMatchedSigma(family: Family, device: string, o: ReproduceOptions, store: ResultStore): number | null {
+  return logitMatch(family, device, o, store)?.sigma ?? null;
 }
 
 export interface DeviceModelResult {
@@ -256,6 +262,8 @@ export interface DeviceRow {
   readonly layerSigma: { readonly mean: number; readonly min: number; readonly max: number } | null;
   /** Signal-level σ whose output (logit) error matches the chip's, and the one whose accuracy does. */
   readonly logitMatched: number | null;
+  /** 'above': the chip's output error exceeds the grid's largest σ (logitMatched is that σ, a lower bound). */
+  readonly logitMatchedBound: 'below' | 'above' | null;
   readonly accuracyMatched: { readonly sigma: number; readonly bound: 'below' | 'above' | null } | null;
   readonly base: DeviceModelResult | null;
   readonly trained: DeviceModelResult | null;
@@ -273,7 +281,7 @@ export function deviceTable(family: Family, o: ReproduceOptions, store: ResultSt
   const base = entries.find((m) => m.sigmaTrain === 0);
   const curve = matchCurve(family, o, store);
   const rows = o.devices.map((device): DeviceRow => {
-    if (!base) return { device, layerSigma: null, logitMatched: null, accuracyMatched: null, base: null, trained: null };
+    if (!base) return { device, layerSigma: null, logitMatched: null, logitMatchedBound: null, accuracyMatched: null, base: null, trained: null };
     const ref = modelRef(base, o.zooDir);
     const info = store.get(plannedFile({ kind: 'chip-info', model: ref, device, votes: o.votes }, null)) as ChipInfoResult | undefined;
     const sig = info?.layers.map((l) => l.effectiveSigma).filter((s) => s > 0) ?? [];
@@ -285,6 +293,7 @@ export function deviceTable(family: Family, o: ReproduceOptions, store: ResultSt
       device,
       layerSigma: sig.length ? { mean: mean(sig), min: Math.min(...sig), max: Math.max(...sig) } : null,
       logitMatched: logitMatchedSigma(family, device, o, store),
+      logitMatchedBound: logitMatch(family, device, o, store)?.bound ?? null,
       accuracyMatched: curve && baseCell ? invertCurve(curve.sigmas, curve.accuracy, mean(baseCell.chipAccuracy), false) : null,
       base: deviceModelResult(baseCell, 0, base.name),
       trained: trainedEntry ? deviceModelResult(trainedCell, trainedEntry.sigmaTrain, trainedEntry.name) : null,
@@ -407,7 +416,7 @@ function withinCheck(table: SweepTable | undefined, points: number, maxSigma: nu
     }
   }
   if (checked === 0) return { target: label, met: null, detail: 'no cells measured' };
-  return { target: label, met: misses.length === 0, detail: misses.length ? misses.join('; ') : `all ${checked} values within ${points} points` };
+  return { target: label, met: misses.length === 0, detail: misses.length ? `${misses.join('; ')}; the other ${checked - misses.length} of ${checked} values within ${points} points` : `all ${checked} values within ${points} points` };
 }
 
 export function targetChecks(tables: readonly SweepTable[]): TargetCheck[] {
@@ -447,14 +456,31 @@ export function targetChecks(tables: readonly SweepTable[]): TargetCheck[] {
   }
   const lstm = byTable('6');
   if (lstm?.complete) {
-    const noiseless = lstm.rows.find((r) => r.sigma === 0)?.noiseless?.mean;
-    const noisy = lstm.rows.filter((r) => r.sigma > 0 && r.bestVoted).map((r) => ({ sigma: r.sigma, v: r.bestVoted!.voted.value, st: r.bestVoted!.sigmaTrain }));
-    if (noiseless !== undefined && noisy.length) {
+    // The paper's comparison (§3.3, Table 9): the best noisy-with-votes accuracy against the best noiseless one of any σ_train
+    // (95.6 % at σ = 0 → 96.1 % at σ = 0.2), not only against the σ_train = 0 model.
+    const zero = lstm.rows.find((r) => r.sigma === 0);
+    const noiseless = zero?.best?.summary.mean;
+    const noisy = lstm.rows.filter((r) => r.sigma > 0 && r.bestVoted).map((r) => ({ sigma: r.sigma, v: r.bestVoted!.voted.value, st: r.bestVoted!.sigmaTrain, se: r.bestVoted!.voted.se }));
+    if (noiseless !== undefined && zero?.best && noisy.length) {
       const top = noisy.reduce((a, b) => (b.v > a.v ? b : a));
+      const paperNoisy = Math.max(...(lstm.family.paperVoting?.bestVoting.slice(1) ?? [NaN]));
       checks.push({
-        target: 'Table 9 (LSTM): noisy inference with noise-injected training and votes above noiseless inference',
-        met: top.v > noiseless,
-        detail: `best voted noisy ${pct(top.v)} (σ = ${top.sigma}, σ_train = ${top.st}) vs noiseless σ_train = 0 ${pct(noiseless)}`,
+        target: 'Table 9 (LSTM): noisy inference with noise-injected training and votes above noiseless inference (the best noiseless model of any σ_train)',
+        // Accuracies are counts over the same samples: a tie is a tie, whatever the float rounding.
+        met: top.v > noiseless + 1e-9,
+        detail:
+          `best voted noisy ${pct(top.v)} ± ${pct(top.se)} (σ = ${top.sigma}, σ_train = ${top.st}) vs best noiseless ${pct(noiseless)} (σ_train = ${zero.best.sigmaTrain}; σ_train = 0: ${pct(zero.noiseless?.mean ?? NaN)}): ${(100 * (top.v - noiseless)).toFixed(2)} points; ` +
+          `paper ${pct(paperNoisy)} vs ${pct(lstm.family.paper.best[0])}. ` +
+          (() => {
+            // The paper's gain is one model's (σ_train 0.3: 95.6 % noiseless, 96.1 % with votes at σ = 0.2): the same comparison per model.
+            const gains = lstm.models.flatMap((m) => {
+              const own = m.cells[lstm.sigmas.indexOf(0)]?.single.mean;
+              return own === undefined ? [] : lstm.sigmas.map((sg, i) => ({ st: m.sigmaTrain, sg, own, g: sg > 0 && m.cells[i] ? m.cells[i]!.voted.value - own : -Infinity }));
+            });
+            if (!gains.length) return '';
+            const g = gains.reduce((a, b) => (b.g > a.g ? b : a));
+            return `Per model, votes at σ > 0 against the same model noiseless: at most ${g.g >= 0 ? '+' : ''}${(100 * g.g).toFixed(1)} points (σ_train ${g.st}, σ = ${g.sg}; binomial standard error of one accuracy ${pct(Math.sqrt((g.own * (1 - g.own)) / (lstm.examples ?? 1)))} points).`;
+          })(),
       });
     }
   }
@@ -470,6 +496,8 @@ export interface ReproductionReport {
   readonly schedules: readonly ScheduleRow[];
   readonly weights: readonly WeightsRow[];
   readonly sweep: readonly SweepRow[];
+  /** Table 11 (black-box transfer), read from the `ohmic attack` results; null when not asked for. */
+  readonly table11: Table11Report | null;
   readonly targets: readonly TargetCheck[];
 }
 
@@ -479,6 +507,7 @@ export function assembleReport(o: ReproduceOptions, store: ResultStore): Reprodu
   const tables = families
     .filter((f) => want(f.table) || (f.votingTable !== null && want(f.votingTable)) || (f.id === 'cnn6-mult' && (want('fig2') || want('fig11'))) || want('fig11'))
     .map((f) => sweepTable(f, o, store));
+  const table11 = want('11') && o.table11 ? table11Report(o.table11, o.zooDir) : null;
   return {
     options: o,
     tables,
@@ -487,6 +516,7 @@ export function assembleReport(o: ReproduceOptions, store: ResultStore): Reprodu
     schedules: want('schedule') ? scheduleRows(o, store) : [],
     weights: want('4') ? weightsTable(o, store) : [],
     sweep: want('sweep') ? trainingSweep(o, store) : [],
-    targets: targetChecks(tables),
+    table11,
+    targets: [...targetChecks(tables), ...(table11 ? table11Checks(table11) : [])],
   };
 }

@@ -20,6 +20,7 @@
  * device chip c is programmed from `stream/program/c` and its pass p reads with
  * `stream/run/c/p`.
  */
+import { loadCalibrationSet, type CalibrationSet } from '../calibrationSet';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError } from '../../errors';
@@ -105,11 +106,20 @@ export interface DeviceCellResult {
 
 export type CellResult = SignalCellResult | DeviceCellResult;
 
+/**
+ * A model's identity in keys and file names: its zoo name, wherever its folder is,
+ * so results and seeds do not depend on where a checkout (or a shard) keeps it.
+ */
+export function modelId(model: string): string {
+  return modelLocation(model).name;
+}
+
 /** The seed key of a cell: what it measures, not how much of it. */
 export function cellKey(spec: CellSpec): string {
+  const model = modelId(spec.model);
   return spec.kind === 'signal'
-    ? `signal|${spec.model}|${spec.dataset}|${spec.noise}|${spec.sigma}`
-    : `device|${spec.model}|${spec.dataset}|${spec.device}`;
+    ? `signal|${model}|${spec.dataset}|${spec.noise}|${spec.sigma}`
+    : `device|${model}|${spec.dataset}|${spec.device}`;
 }
 
 /** File name of a cell's result on the first `limit` samples (null: all): readable and unique. */
@@ -230,6 +240,7 @@ export interface CellEvaluatorOptions {
 /** Runs cells; keeps the current model, its compiled forms, exact logits and the test sets cached. */
 export class CellEvaluator {
   private readonly tests = new Map<string, TestSet>();
+  private readonly calibrationSets = new Map<string, Promise<CalibrationSet>>();
   private current: { model: string; graph: Graph; compiled: Map<string, CompiledModel>; exact: Map<string, Float32Array> } | null = null;
 
   constructor(private readonly options: CellEvaluatorOptions) {}
@@ -242,6 +253,17 @@ export class CellEvaluator {
       this.tests.set(key, t);
     }
     return t;
+  }
+
+  /** Training samples of `dataset` the device chips calibrate their converter ranges on. */
+  calibrationSet(dataset: ReproDataset, limit: number | null): Promise<CalibrationSet> {
+    const key = `${dataset}/${limit}`;
+    let c = this.calibrationSets.get(key);
+    if (!c) {
+      c = loadCalibrationSet(dataset, this.options.dataDir, limit);
+      this.calibrationSets.set(key, c);
+    }
+    return c;
   }
 
   private async modelState(model: string) {
@@ -325,7 +347,7 @@ export class CellEvaluator {
     const total = spec.chips + spec.passChips * (spec.passes - 1);
     let done = 0;
     for (let c = 0; c < spec.chips; c++) {
-      const chip = model.program(root.fold('program').fold(c));
+      const chip = model.program(root.fold('program').fold(c), { calibration: (await this.calibrationSet(spec.dataset, limit)).x });
       let runner: ModelRunner | null = null;
       try {
         runner = await model.runner({ kind: 'chip', chip });
@@ -362,9 +384,12 @@ export class CellEvaluator {
    * compile report's rms relative MVM error on seeded inputs) and the schedules of
    * 1 and `votes` votes in every mode.
    */
-  async chipInfo(model: string, device: string, votes: number) {
+  async chipInfo(model: string, device: string, votes: number, dataset?: ReproDataset) {
     const c = await this.compiled(model, device);
-    const report = c.report({ seed: this.options.rootSeed });
+    // The converter ranges and effective σ measured on the model's own training samples (as the device cells' chips
+    // calibrate), else on the report's labelled uniform-random fallback.
+    const calibration = dataset === undefined ? undefined : (await this.calibrationSet(dataset, null)).x;
+    const report = c.report({ seed: this.options.rootSeed, ...(calibration ? { calibration } : {}) });
     const schedules = [1, votes].flatMap((v) =>
       scheduleAll(c.scheduleInput(v)).map((s) => ({
         votes: v,

@@ -17,11 +17,12 @@ import { ConfigError, DataError } from '../../errors';
 import { readZooManifest, type ZooEntry } from '../../models/zoo';
 import { PRESET_NAMES } from '../../crossbar/presets';
 import { writeFileAtomic } from '../resultsFile';
-import { cellFileName, type CellResult, type CellSpec, type ReproDataset, type SignalNoiseKind } from './cells';
+import { cellFileName, modelId, type CellResult, type CellSpec, type ReproDataset, type SignalNoiseKind } from './cells';
+import type { Table11Dirs } from './table11';
 import { PAPER_SIGMAS, PAPER_TABLE_2, PAPER_TABLE_3, PAPER_TABLE_5, PAPER_TABLE_6, PAPER_TABLE_7, PAPER_TABLE_8, PAPER_TABLE_9, type PaperSweepTable, type PaperVotingTable } from './paperTables';
 
 /** What can be asked for: a paper table or figure, or one of ohmic's extra sections. */
-export const REPRO_SECTIONS = ['2', '3', '4', '5', '6', '7', '8', '9', 'fig2', 'fig11', 'devices', 'schedule', 'sweep'] as const;
+export const REPRO_SECTIONS = ['2', '3', '4', '5', '6', '7', '8', '9', '11', 'fig2', 'fig11', 'devices', 'schedule', 'sweep'] as const;
 export type ReproSection = (typeof REPRO_SECTIONS)[number];
 
 export type FamilyId = 'cnn6-mult' | 'cnn6-add' | 'densenet' | 'lstm';
@@ -76,6 +77,8 @@ export interface ReproduceOptions {
   readonly sweepDir: string | null;
   /** Zoo folder (default: the repository's `zoo/`). */
   readonly zooDir?: string;
+  /** Table 11: the `ohmic attack` result folders it reads (see ./table11.ts); absent: Table 11 shows as not run. */
+  readonly table11?: Table11Dirs;
 }
 
 export const FULL_DEFAULTS: Omit<ReproduceOptions, 'sections' | 'sweepDir'> = {
@@ -120,6 +123,12 @@ export function validateReproduceOptions(o: ReproduceOptions): ReproduceOptions 
   if (!o.sigmas.includes(0)) throw new ConfigError('sigmas', o.sigmas, 'a list that includes 0 (the noiseless column)');
   for (const d of o.devices) if (!(PRESET_NAMES as readonly string[]).includes(d)) throw new ConfigError('devices', d, `presets among ${PRESET_NAMES.join(', ')}`);
   return o;
+}
+
+/** The test set of a zoo model reference, from the family its name belongs to (undefined for a model of no family). */
+export function datasetOfModel(model: string): ReproDataset | undefined {
+  const name = modelId(model);
+  return FAMILIES.find((f) => f.pattern.test(name))?.dataset;
 }
 
 /** Families a set of sections needs. */
@@ -199,8 +208,8 @@ export type StoredResult = CellResult | ChipInfoResult | WeightsResult;
 
 export function plannedFile(spec: PlannedSpec, examples: number | null): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
-  if (spec.kind === 'chip-info') return `chip-info__${safe(spec.model)}__${spec.device}__v${spec.votes}.json`;
-  if (spec.kind === 'weights') return `weights__${safe(spec.model)}.json`;
+  if (spec.kind === 'chip-info') return `chip-info__${safe(modelId(spec.model))}__${spec.device}__v${spec.votes}.json`;
+  if (spec.kind === 'weights') return `weights__${safe(modelId(spec.model))}.json`;
   return cellFileName(spec, examples);
 }
 
@@ -311,7 +320,9 @@ export function planCells(o: ReproduceOptions, store: ResultStore, matchedSigma:
         if (trained !== null) cells.push(planned(deviceSpec(trained, family, device, o), o.deviceLimit));
       }
     }
-    if (want('schedule') && base) {
+    // DenseNet-40 is not compiled onto the device presets (see `onDevices`); computing its calibrated chip report
+    // stopped the run with a wasm "RuntimeError: memory access out of bounds" on this machine (2026-12-01).
+    if (want('schedule') && base && family.onDevices) {
       for (const device of o.devices) cells.push(planned({ kind: 'chip-info', model: modelRef(base, o.zooDir), device, votes: o.votes }, null));
     }
   }

@@ -6,7 +6,7 @@ import * as path from 'path';
 import { initBackend } from '../../backend';
 import { CellEvaluator, type CellResult } from './cells';
 import { assembleReport, logitMatchedSigma, type ReproductionReport } from './assemble';
-import { planCells, shardOf, ResultStore, type PlannedCell, type ReproduceOptions, type StoredResult } from './plan';
+import { datasetOfModel, planCells, shardOf, ResultStore, type PlannedCell, type ReproduceOptions, type StoredResult } from './plan';
 
 export interface ReproProgress {
   /** Cells done by this process, and the cells it has left in the current round. */
@@ -40,6 +40,8 @@ export interface ReproductionRun {
   readonly computed: number;
   /** Planned cells with no result yet (other shards', or ones waiting on them). */
   readonly missing: number;
+  /** File names of the planned cells with no result yet. */
+  readonly missingFiles: readonly string[];
   readonly planned: number;
   readonly report: ReproductionReport;
   readonly seconds: number;
@@ -75,7 +77,7 @@ export async function runReproduction(o: ReproduceOptions, run: RunReproductionO
         progress(0, 1);
         let result: StoredResult;
         const spec = cell.spec;
-        if (spec.kind === 'chip-info') result = { spec, ...(await evaluator.chipInfo(spec.model, spec.device, spec.votes)) };
+        if (spec.kind === 'chip-info') result = { spec, ...(await evaluator.chipInfo(spec.model, spec.device, spec.votes, datasetOfModel(spec.model))) };
         else if (spec.kind === 'weights') result = { spec, ...(await evaluator.weightStats(spec.model)) };
         else result = (await evaluator.evaluate(spec, cell.limit, progress)) as CellResult;
         store.put(cell.file, result);
@@ -91,9 +93,11 @@ export async function runReproduction(o: ReproduceOptions, run: RunReproductionO
     evaluator.release();
   }
   const plan = planCells(o, store, matched);
+  const missingFiles = plan.filter((c) => !store.has(c.file)).map((c) => c.file);
   return {
     computed,
-    missing: plan.filter((c) => !store.has(c.file)).length,
+    missing: missingFiles.length,
+    missingFiles,
     planned: plan.length,
     report: assembleReport(o, store),
     seconds: (Date.now() - t0) / 1000,
