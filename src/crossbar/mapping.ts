@@ -47,7 +47,11 @@ export function checkWeightMatrix(w: WeightMatrix, name = 'weights'): void {
 }
 
 /** Per-column (or per-layer, broadcast) max |W|; 0 where the column's weights are all zero. */
-function columnAbsMax(w: WeightMatrix, perColumn: boolean): Float64Array {
+/**
+ * The weight scale per column: max |W| of the column, or of the layer for every used
+ * column (an all-zero column keeps 0). What a cell pair's (or a slice's) gMax stands for.
+ */
+export function columnAbsMax(w: WeightMatrix, perColumn: boolean): Float64Array {
   const m = new Float64Array(w.fanOut);
   const d = w.data;
   for (let i = 0; i < w.fanIn; i++) {

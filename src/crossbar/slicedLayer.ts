@@ -13,30 +13,15 @@
  */
 import type { Rng } from '../rng';
 import type { ChipSpec } from './chipSpec';
-import type { WeightMatrix } from './mapping';
+import { columnAbsMax, type WeightMatrix } from './mapping';
 import type { ProgrammedConductances } from './programmedLayer';
 import { drawProgrammedConductances } from './noise/staticDraw';
 import { layerFromConductances, type ProgrammedLayer } from './layerState';
 import { slicingOf, sliceShift, weightDigits } from './slicing';
 
-/** `Math` as a module-local: global lookups in per-cell loops are slow under jest's vm context (see rng.ts). */
-const math = Math;
 
-/** The weight scale per column (max |W| of the column, or of the layer for its used columns; 0: an all-zero column). */
-export function sliceWeightScale(w: WeightMatrix, perColumn: boolean): Float64Array {
-  const m = new Float64Array(w.fanOut);
-  for (let i = 0; i < w.data.length; i++) {
-    const j = i % w.fanOut;
-    const a = math.abs(w.data[i]);
-    if (a > m[j]) m[j] = a;
-  }
-  if (!perColumn) {
-    let all = 0;
-    for (let j = 0; j < m.length; j++) all = math.max(all, m[j]);
-    for (let j = 0; j < m.length; j++) if (m[j] > 0) m[j] = all;
-  }
-  return m;
-}
+/** The weight scale per column the slices' digits are taken of: the mapping's own (see {@link columnAbsMax}). */
+export const sliceWeightScale = columnAbsMax;
 
 /**
  * Program the conductances of every slice of `weights` (checked) on `chip` (whose
