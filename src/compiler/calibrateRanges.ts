@@ -23,6 +23,7 @@ import { inputEncodingOf } from '../crossbar/slicing';
 import { analogMvm, forEachBitPlane } from '../crossbar/analogMvm';
 import type { ProgrammedConductances } from '../crossbar/programmedLayer';
 import type { CalibrationSpec, DacSpec } from '../crossbar/chipSpec';
+import { needsCalibratedAdc, needsCalibratedDac, needsCalibrationData } from '../crossbar/chipSpec';
 import { ConfigError, DataError } from '../errors';
 import { Rng } from '../rng';
 import { isAnalog as isAnalogNode, type AnalogNode } from './ir/graph';
@@ -75,14 +76,14 @@ class AbsStat {
   beginHistogram(): void {
     this.hist = new Float64Array(this.bins);
   }
-  /** Count |values[r + offset + c·stride]| for each row start r (every `colWidth`) and c < cols; defaults: every value. */
-  addHistogram(values: Float32Array, stride = 1, offset = 0, cols = 1, colWidth = 1): void {
+  /** Count |values[r + offset + c]| for each row start r (every `colWidth`) and c < cols; defaults: every value. */
+  addHistogram(values: Float32Array, offset = 0, cols = 1, colWidth = 1): void {
     const h = this.hist!;
     const scale = this.max > 0 ? this.bins / this.max : 0;
     const last = this.bins - 1;
     for (let r = 0; r < values.length; r += colWidth) {
       for (let c = 0; c < cols; c++) {
-        const v = values[r + offset + c * stride];
+        const v = values[r + offset + c];
         const a = v < 0 ? -v : v;
         const b = (a * scale) | 0;
         h[b > last ? last : b]++;
@@ -116,8 +117,8 @@ function newAdcStats(layer: ProgrammedLayer): AdcStats {
 /** A key per programmed layer: node and group. */
 const keyOf = (node: string, group: number) => `${node}\u0000${group}`;
 
-const needsDac = (l: ProgrammedLayer) => l.chip.dac.range.kind === 'calibrated';
-const needsAdc = (l: ProgrammedLayer) => l.chip.adc.bits !== null && l.chip.calibration.method !== 'worstCase';
+const needsDac = (l: ProgrammedLayer) => needsCalibratedDac(l.chip);
+const needsAdc = (l: ProgrammedLayer) => needsCalibratedAdc(l.chip);
 const isRecurrent = (node: AnalogNode) => node.op === 'lstm' || node.op === 'gru';
 
 /** The DAC a layer runs with a calibrated range `maxAbs` (or its own, when not calibrated). */
@@ -212,8 +213,8 @@ function observeCurrents(l: ProgrammedLayer, groups: AbsStat[], cur: tf.Tensor2D
   const data = cur.dataSync() as Float32Array;
   groups.forEach((g, k) => {
     if (!g.hist) return;
-    if (perColumn) g.addHistogram(data, 1, k, 1, fanOut);
-    else g.addHistogram(data, 1, k * cols, Math.min(cols, fanOut - k * cols), fanOut);
+    if (perColumn) g.addHistogram(data, k, 1, fanOut);
+    else g.addHistogram(data, k * cols, Math.min(cols, fanOut - k * cols), fanOut);
   });
 }
 
@@ -299,7 +300,7 @@ export function calibrateRanges(
   const samples = firstDim(inputs);
   if (samples === 0) throw new DataError('calibration', 'the calibration batch is empty: give at least one input');
   const todo = new Set<string>();
-  for (const [node, ls] of layers) ls.forEach((l, group) => (needsDac(l) || needsAdc(l)) && todo.add(keyOf(node, group)));
+  for (const [node, ls] of layers) ls.forEach((l, group) => needsCalibrationData(l.chip) && todo.add(keyOf(node, group)));
   const out = new Map<string, ProgrammedLayer[]>();
   for (const [node, ls] of layers) out.set(node, [...ls]);
   if (todo.size === 0) return { layers: out, calibration: [] };
@@ -351,7 +352,7 @@ export function calibrateRanges(
  * Returns the layer with ranges set (the given one, if its chip needs no data).
  */
 export function calibrateLayer(layer: ProgrammedLayer, x: tf.Tensor2D): ProgrammedLayer {
-  if (!needsDac(layer) && !needsAdc(layer)) return layer;
+  if (!needsCalibrationData(layer.chip)) return layer;
   if (x.shape[0] === 0) throw new DataError('calibration', 'the calibration batch is empty: give at least one input');
   const matrices = new BlockMatrices();
   try {

@@ -14,7 +14,7 @@ import { programLayer, analogMvm, type MvmStats, type ProgrammedLayer } from '..
 import type { SignalNoise } from '../crossbar/noise/signalNoise';
 import { applyGroupedSignalNoise, applySignalNoise } from '../crossbar/noise/signalNoise';
 import type { AnalogNode, Graph, NodeOf } from './ir/graph';
-import { isAnalog } from './ir/graph';
+import { isAnalog, staticSampleDims } from './ir/graph';
 import { mvmMatrix } from './ir/mvmMatrix';
 import { verifyGraph } from './ir/verify';
 import { fromTfjsLayersModel } from './frontends/tfjsLayers';
@@ -205,16 +205,13 @@ export class CompiledModel {
 
   /** A flat batch `[N · per-sample values]` as the graph's one input tensor `[N, ...dims]`. */
   private batchOf(x: Float32Array, field: string): tf.Tensor {
-    const inputNode = this.graph.nodes.find((n) => n.name === this.graph.inputs[0])!;
-    const dims = inputNode.outputShape.slice(1);
-    if (this.graph.inputs.length !== 1 || dims.some((d) => d === null)) {
-      throw new ConfigError(field, 'a Float32Array', 'a tensor: this graph has several inputs or dynamic dimensions');
-    }
-    const per = (dims as number[]).reduce((a, b) => a * b, 1);
+    const dims = staticSampleDims(this.graph);
+    if (!dims) throw new ConfigError(field, 'a Float32Array', 'a tensor: this graph has several inputs or dynamic dimensions');
+    const per = dims.reduce((a, b) => a * b, 1);
     if (x.length === 0 || x.length % per !== 0) {
       throw new ConfigError(field, `${x.length} values`, `N·${per} values (N >= 1 samples of [${dims.join(', ')}])`);
     }
-    return tf.tensor(x, [x.length / per, ...(dims as number[])], 'float32');
+    return tf.tensor(x, [x.length / per, ...dims], 'float32');
   }
 
   private programLayers(rng: Rng, chipOf: (chip: ChipSpec) => ChipSpec): Map<string, ProgrammedLayer[]> {

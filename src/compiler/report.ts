@@ -47,7 +47,7 @@ import { combineSlices } from '../crossbar/slicedLayer';
 import { layerFromConductances, type ProgrammedLayer } from '../crossbar/layerState';
 import { IDEAL_ADC, IDEAL_DAC, type ChipSpec } from '../crossbar/chipSpec';
 import { addBreakdowns, sumBreakdown, ZERO_BREAKDOWN, type Breakdown } from '../crossbar/peripherals';
-import { isAnalog, type AnalogNode } from './ir/graph';
+import { isAnalog, staticSampleDims, type AnalogNode } from './ir/graph';
 import { mvmMatrix } from './ir/mvmMatrix';
 import { GraphExecutor, NOISE_OFF, type MvmHook } from './executor';
 import type { CompiledModel } from './compile';
@@ -260,12 +260,13 @@ const FALLBACK_VECTORS = 64;
  * 64 seeded network inputs uniform in [0, 1) (images' range), labelled like the rest
  * of the report as `uniform-random-fallback`.
  */
-function uniformFallback(model: CompiledModel): Float32Array {
-  const inputNode = model.graph.nodes.find((n) => n.name === model.graph.inputs[0])!;
-  const per = (inputNode.outputShape.slice(1) as number[]).reduce((a, b) => a * (b ?? 1), 1);
-  const x = new Float32Array(FALLBACK_VECTORS * per);
+function uniformFallback(model: CompiledModel): tf.Tensor | undefined {
+  // A chip is only planned for static layer shapes; several inputs get no fallback (programming then names `calibration`).
+  const dims = staticSampleDims(model.graph);
+  if (!dims) return undefined;
+  const x = new Float32Array(FALLBACK_VECTORS * dims.reduce((a, b) => a * b, 1));
   Rng.fromSeed(0).fold('report-range-calibration').fillUniform(x);
-  return x;
+  return tf.tensor(x, [FALLBACK_VECTORS, ...dims], 'float32');
 }
 const DEFAULT_MAX_ROWS = 8192;
 
@@ -436,12 +437,9 @@ interface Recorded {
  */
 function recordInputs(model: CompiledModel, calibration: Float32Array, cap: number): Map<string, Recorded> {
   const graph = model.graph;
-  const inputNode = graph.nodes.find((n) => n.name === graph.inputs[0])!;
-  const dims = inputNode.outputShape.slice(1);
-  if (graph.inputs.length !== 1 || dims.some((d) => d === null)) {
-    throw new ConfigError('calibration', 'inputs for this graph', 'a graph with one input of static dimensions');
-  }
-  const per = (dims as number[]).reduce((a, b) => a * b, 1);
+  const dims = staticSampleDims(graph);
+  if (!dims) throw new ConfigError('calibration', 'inputs for this graph', 'a graph with one input of static dimensions');
+  const per = dims.reduce((a, b) => a * b, 1);
   if (!(calibration instanceof Float32Array) || calibration.length === 0 || calibration.length % per !== 0) {
     throw new ConfigError('calibration', calibration instanceof Float32Array ? `${calibration.length} values` : typeof calibration, `a Float32Array of N·${per} values (N samples of [${dims.join(', ')}])`);
   }
@@ -471,7 +469,7 @@ function recordInputs(model: CompiledModel, calibration: Float32Array, cap: numb
     return tf.matMul(x, site.matrix);
   };
   const executor = new GraphExecutor(graph);
-  const input = tf.tensor(calibration, [samples, ...(dims as number[])], 'float32');
+  const input = tf.tensor(calibration, [samples, ...dims], 'float32');
   try {
     executor.run(input, { mvm: hook, noise: NOISE_OFF }).dispose();
   } finally {
@@ -493,8 +491,8 @@ function concatRows(r: Recorded, fanIn: number): Float32Array {
 
 /** The measured counts and energy of `chip` on the calibration data (tfjs engine), per analog node. */
 function measureEnergy(model: CompiledModel, chip: ProgrammedChip, calibration: Float32Array, seed: number): { stats: Record<string, MvmStats>; samples: number } {
-  const inputNode = model.graph.nodes.find((n) => n.name === model.graph.inputs[0])!;
-  const dims = inputNode.outputShape.slice(1) as number[];
+  // Checked by recordInputs, which runs first.
+  const dims = staticSampleDims(model.graph)!;
   const samples = calibration.length / dims.reduce((a, b) => a * b, 1);
   const stats: Record<string, MvmStats> = {};
   const x = tf.tensor(calibration, [samples, ...dims], 'float32');
@@ -575,7 +573,13 @@ export function buildReport(model: CompiledModel, seedOrOptions: number | Report
   if (!Number.isSafeInteger(cap) || cap < 1) throw new ConfigError('maxRowsPerMatrix', cap, 'an integer >= 1');
   const calibration = options.calibration;
   const root = Rng.fromSeed(seed).fold('report');
-  const chip = model.program(root.fold('program'), { calibration: calibration ?? uniformFallback(model) });
+  const fallback = calibration ? undefined : uniformFallback(model);
+  let chip: ProgrammedChip;
+  try {
+    chip = model.program(root.fold('program'), { calibration: calibration ?? fallback });
+  } finally {
+    fallback?.dispose();
+  }
   try {
     const recorded = calibration ? recordInputs(model, calibration, cap) : null;
     const energy = calibration ? measureEnergy(model, chip, calibration, seed) : null;

@@ -216,9 +216,19 @@ function parseCalibration(raw: unknown, field: string): CalibrationSpec {
   return { method, percentile, adcGranularity };
 }
 
+/** Whether a chip's DAC range is set from calibration data. */
+export function needsCalibratedDac(chip: ChipSpec): boolean {
+  return chip.dac.range.kind === 'calibrated';
+}
+
+/** Whether a chip's ADC full scales are set from calibration data. */
+export function needsCalibratedAdc(chip: ChipSpec): boolean {
+  return chip.adc.bits !== null && chip.calibration.method !== 'worstCase';
+}
+
 /** Whether a chip's converter ranges are set from calibration data when it is programmed. */
 export function needsCalibrationData(chip: ChipSpec): boolean {
-  return chip.dac.range.kind === 'calibrated' || (chip.adc.bits !== null && chip.calibration.method !== 'worstCase');
+  return needsCalibratedDac(chip) || needsCalibratedAdc(chip);
 }
 
 /**

@@ -3,11 +3,9 @@
  * of the point's data set, never the test samples it scores (a chip calibrated on
  * the points it is scored on would hide clipping that real inputs cause).
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { defaultDataDir, embeddedMnistDir, loadMnist, readCifarBinary } from '../data';
 import { DataError } from '../errors';
-import { cifarSampleIn, CIFAR_HELD_OUT, loadLstmStrokes, strokesArchiveIn } from '../models/training/trainingData';
+import { cifarSampleIn, CIFAR_HELD_OUT, loadLstmStrokes, mnistTrainDirIn, strokesArchiveIn } from '../models/training/trainingData';
 import type { StudyPoint } from './grid';
 
 /** Samples in a calibration batch (what `ohmic run` also takes without `--calibration`). */
@@ -19,10 +17,6 @@ export interface CalibrationSet {
   readonly count: number;
   /** Where they come from, for results and reports. */
   readonly description: string;
-}
-
-function hasMnistTrain(dir: string): boolean {
-  return ['train-images-idx3-ubyte.gz', 'train-images-idx3-ubyte'].some((f) => fs.existsSync(path.join(dir, f)));
 }
 
 /**
@@ -50,8 +44,7 @@ export async function loadCalibrationSet(
     const per = all.shape.slice(1).reduce((a, b) => a * b, 1);
     return { x: all.images.slice(0, n * per), count: n, description: `the first ${n} CIFAR-10 training images (${file})` };
   }
-  const candidates = [dataDir, dataDir && path.join(dataDir, 'mnist'), defaultDataDir(), path.join(defaultDataDir(), 'mnist')].filter((d): d is string => !!d);
-  const trainDir = candidates.find(hasMnistTrain);
+  const trainDir = (dataDir !== undefined ? mnistTrainDirIn(dataDir) : undefined) ?? mnistTrainDirIn(defaultDataDir());
   if (trainDir) {
     const train = loadMnist(trainDir, 'train', { limit: count });
     return { x: train.images, count: train.count, description: `the first ${train.count} MNIST training digits (${trainDir})` };

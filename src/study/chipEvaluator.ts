@@ -374,7 +374,7 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
           runs.push(await runAll(test, runner, s.run));
           continue;
         }
-        const chipKey = JSON.stringify([point.model, pointHardware(point), point.dataset, s.program!.path]);
+        const chipKey = JSON.stringify([point.model, hardware, point.dataset, s.program!.path]);
         if (held?.key !== chipKey) {
           await releaseChip(held);
           held = null;

@@ -14,17 +14,11 @@ import { loadProgrammedChip } from '../../src/compiler/programmedChip';
 import type { Execution, LayerStats } from '../../src/compiler/engine/modelRunner';
 import { GraphBuilder } from '../../src/compiler/ir/builder';
 import { Rng } from '../../src/rng';
-import { relArrayError } from './helpers';
+import { fractionClose, relArrayError, seededNormals as seeded } from './helpers';
 
 beforeAll(async () => {
   await initBackend();
 });
-
-function seeded(n: number, seed: number, scale = 1): Float32Array {
-  const x = new Float32Array(n);
-  Rng.fromSeed(seed).fillNormal(x, 0, scale);
-  return x;
-}
 
 async function runOn(model: CompiledModel, execution: Execution, engine: 'onnxruntime' | 'tfjs', x: Float32Array, stats?: LayerStats): Promise<Float32Array> {
   const r = await model.runner(execution, { engine });
@@ -82,10 +76,7 @@ describe('bit-slicing on both engines under the same seed', () => {
           const sb: LayerStats = {};
           const ca = await runOn(coded, { kind: 'chip', chip: cchip }, 'onnxruntime', x, sa);
           const cb = await runOn(coded, { kind: 'chip', chip: cchip }, 'tfjs', x, sb);
-          const scale = Math.max(...Array.from(cb, Math.abs));
-          let close = 0;
-          for (let i = 0; i < ca.length; i++) if (Math.abs(ca[i] - cb[i]) <= 1e-4 * scale) close++;
-          expect(close / ca.length).toBeGreaterThan(0.99);
+          expect(fractionClose(ca, cb, 1e-4)).toBeGreaterThan(0.99);
           // The counts that do not depend on the data agree exactly; the rest closely.
           const node = name === 'dense' ? 'fc' : 'c';
           for (const k of ['mvms', 'adcConversions', 'digitalAdds', 'digitalMultiplies', 'shiftAdds', 'inputCycles'] as const) {
@@ -153,10 +144,7 @@ describe('converter ranges calibrated on data', () => {
         expect(sb[node].adcClipped).toBe(0);
         expect(sb[node].dacClipped).toBe(0);
         expect(sa[node].adcClipped).toBe(0);
-        const scale = Math.max(...Array.from(b, Math.abs));
-        let close = 0;
-        for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) <= 1e-4 * scale) close++;
-        expect(close / a.length).toBeGreaterThan(0.99);
+        expect(fractionClose(a, b, 1e-4)).toBeGreaterThan(0.99);
         chip.dispose();
         model.dispose();
       }

@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend, tf } from '../../src/backend';
 import { compile, loadProgrammedChip } from '../../src/compiler';
-import type { CompiledModel } from '../../src/compiler';
+import type { CompiledModel, ProgrammedChip } from '../../src/compiler';
 import { analogMvm, emptyMvmStats, type MvmStats } from '../../src/crossbar/analogMvm';
 import { programLayer } from '../../src/crossbar/programmedLayer';
 import { calibrateLayer, calibrateRanges } from '../../src/compiler/calibrateRanges';
@@ -17,7 +17,7 @@ import { Rng } from '../../src/rng';
 import { validateChipSpec } from '../../src/crossbar/chipSpec';
 import { ConfigError } from '../../src/errors';
 import { cnn, lstmClassifier, mlp } from './tfjsModels';
-import { seededInput } from './helpers';
+import { fractionClose, seededInput } from './helpers';
 
 /** The error `fn` throws, checked to be a `cls`. */
 function expectThrows(fn: () => unknown, cls: new (...args: never[]) => Error): Error {
@@ -36,6 +36,18 @@ beforeAll(async () => {
 
 /** Ideal device (no noise), finite converters: ranges alone decide clipping. */
 const quantisedIdeal = (extra: Record<string, unknown> = {}) => ({ device: 'ideal', tile: '16x8', dac: { bits: 8 }, adc: { bits: 6 }, ...extra });
+
+/** The chip's outputs on `x` with run seed `seed` on onnxruntime, then on tfjs. */
+async function onBothEngines(model: CompiledModel, chip: ProgrammedChip, x: tf.Tensor, seed: number): Promise<Float32Array[]> {
+  const data = x.dataSync() as Float32Array;
+  const out: Float32Array[] = [];
+  for (const engine of ['onnxruntime', 'tfjs'] as const) {
+    const r = await model.runner({ kind: 'chip', chip }, { engine });
+    out.push(await r.run(data, { seed }));
+    await r.dispose();
+  }
+  return out;
+}
 
 function statsOf(model: CompiledModel, chip: ReturnType<CompiledModel['program']>, x: tf.Tensor): MvmStats {
   const stats = emptyMvmStats();
@@ -200,15 +212,8 @@ describe('layer-level and recurrent calibration', () => {
     tf.dispose(chip.run(x, { seed: 1, stats }));
     // Recurrent ranges come from a run with ideal converters: the converted run clips a handful at most.
     expect(stats.dacClipped).toBeLessThanOrEqual(0.01 * stats.mvms * 5);
-    const data = x.dataSync() as Float32Array;
-    const out: Float32Array[] = [];
-    for (const engine of ['onnxruntime', 'tfjs'] as const) {
-      const r = await model.runner({ kind: 'chip', chip }, { engine });
-      out.push(await r.run(data, { seed: 2 }));
-      await r.dispose();
-    }
-    const scale = Math.max(...Array.from(out[1], Math.abs));
-    expect(out[0].filter((v, i) => Math.abs(v - out[1][i]) <= 1e-3 * scale).length / out[0].length).toBeGreaterThan(0.95);
+    const [ort, ref] = await onBothEngines(model, chip, x, 2);
+    expect(fractionClose(ort, ref, 1e-3)).toBeGreaterThan(0.95);
     chip.dispose();
     model.dispose();
     x.dispose();
@@ -301,18 +306,8 @@ describe('calibrated chips in files and on both engines', () => {
 
   it('onnxruntime and tfjs agree on a calibrated chip (fixed-range DAC conv bands)', async () => {
     const chip = model.program(2, { calibration: x });
-    const data = x.dataSync() as Float32Array;
-    const out: Float32Array[] = [];
-    for (const engine of ['onnxruntime', 'tfjs'] as const) {
-      const r = await model.runner({ kind: 'chip', chip }, { engine });
-      out.push(await r.run(data, { seed: 6 }));
-      await r.dispose();
-    }
-    let same = 0;
-    let scale = 0;
-    for (let i = 0; i < out[0].length; i++) scale = Math.max(scale, Math.abs(out[1][i]));
-    for (let i = 0; i < out[0].length; i++) if (Math.abs(out[0][i] - out[1][i]) <= 1e-3 * scale) same++;
-    expect(same / out[0].length).toBeGreaterThan(0.95);
+    const [ort, ref] = await onBothEngines(model, chip, x, 6);
+    expect(fractionClose(ort, ref, 1e-3)).toBeGreaterThan(0.95);
     chip.dispose();
   });
 });

@@ -34,11 +34,24 @@ export function readTorchRecord(file: string): TorchRecord {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as TorchRecord;
 }
 
-/** `n` seeded standard-normal values. */
-export function seededNormals(n: number, seed: number): Float32Array {
+/** `n` seeded normal values, N(0, std²) (standard normal by default). */
+export function seededNormals(n: number, seed: number, std = 1): Float32Array {
   const data = new Float32Array(n);
-  Rng.fromSeed(seed).fillNormal(data);
+  Rng.fromSeed(seed).fillNormal(data, 0, std);
   return data;
+}
+
+/**
+ * The fraction of `a`'s values within `rel`·max |b| of `b`'s: how the engine tests
+ * count outputs that agree where a converter code may flip at a rounding boundary.
+ */
+export function fractionClose(a: ArrayLike<number>, b: ArrayLike<number>, rel: number): number {
+  expect(a.length).toBe(b.length);
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  let close = 0;
+  for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) <= rel * scale) close++;
+  return close / a.length;
 }
 
 /** A seeded standard-normal input tensor. */

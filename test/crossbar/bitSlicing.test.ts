@@ -13,6 +13,7 @@ import { programLayer, analogMvm, emptyMvmStats } from '../../src/crossbar/progr
 import { layerCost } from '../../src/crossbar/cost';
 import { quantizeWeightsToBits, weightDigits, sliceShift } from '../../src/crossbar/slicing';
 import { sliceWeightScale } from '../../src/crossbar/slicedLayer';
+import { seededNormals as seeded } from '../compiler/helpers';
 import { validateHardware } from '../../src/compiler/hardware';
 import { expandGrid, validateStudyConfig } from '../../src/study/grid';
 import { pointHardware } from '../../src/study/chipEvaluator';
@@ -21,12 +22,6 @@ import { STUDY_DEVICES } from '../../src/cli/studyDevices';
 beforeAll(async () => {
   await initBackend();
 });
-
-function seeded(n: number, seed: number, scale = 1): Float32Array {
-  const x = new Float32Array(n);
-  Rng.fromSeed(seed).fillNormal(x, 0, scale);
-  return x;
-}
 
 /** Noise-free chip on the ideal device, with converters and mapping as given. */
 function idealChip(extra: Record<string, unknown> = {}): ChipSpec {

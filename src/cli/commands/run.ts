@@ -17,6 +17,7 @@ import { voteDecision, voteSeeds } from '../../models/voting';
 import { hardwareFromFlags, loadModelWithNames } from '../modelArg';
 import { parseIntegerOption } from '../options';
 import { readInputsFile } from '../inputsFile';
+import { CALIBRATION_SAMPLES } from '../../study/calibrationSet';
 import { progressBar, showsProgress } from '../progressBar';
 
 /** Inputs of a run: `count` samples of `dims`, batch first. */
@@ -61,6 +62,11 @@ export function readRunInputs(file: string, graph: Graph): RunInputs {
   return { data: npy.data, count: npy.shape[0], dims: sample };
 }
 
+/** The first `count` of the inputs as the calibration batch (without `--calibration`). */
+function firstInputs(inputs: RunInputs, count: number, per: number): { data: Float32Array; count: number; source: string } {
+  return { data: inputs.data.subarray(0, count * per), count, source: `the first ${count} inputs` };
+}
+
 /** Per layer, the clipping counts of a run with statistics (what `--stats` prints). */
 function clippingTable(stats: LayerStats, samples: number) {
   const layers: Record<string, { dacClipped: number; adcClipped: number; adcConversions: number; adcClippedFraction: number }> = {};
@@ -99,8 +105,6 @@ interface RunOpts {
   json?: boolean;
 }
 
-/** Samples of the inputs a chip calibrates its converter ranges on when no `--calibration` is given. */
-const DEFAULT_CALIBRATION_SAMPLES = 256;
 
 export function registerRun(program: Command): void {
   program
@@ -118,7 +122,7 @@ export function registerRun(program: Command): void {
     .option('--threads <n>', 'onnxruntime threads (default: every core)')
     .option('--votes <V>', 'noisy runs per input; the label is the mode of the V runs\' labels', '1')
     .option('--engine <name>', `inference engine: ${ENGINE_NAMES.join(' | ')}`, 'onnxruntime')
-    .option('--calibration <file>', `inputs the chip's converter ranges are calibrated on (same formats as --inputs; default: the first ${DEFAULT_CALIBRATION_SAMPLES} inputs)`)
+    .option('--calibration <file>', `inputs the chip's converter ranges are calibrated on (same formats as --inputs; default: the first ${CALIBRATION_SAMPLES} inputs)`)
     .option('--stats', 'count converter clipping per layer (DAC inputs beyond range, ADC conversions beyond full scale) over the first run')
     .option('--json', 'print JSON { outputs, labels, outputKind, ... }')
     .action(async (opts: RunOpts) => {
@@ -138,7 +142,7 @@ export function registerRun(program: Command): void {
       const per = inputs.dims.reduce((a, b) => a * b, 1);
       const calibration = opts.calibration !== undefined
         ? { ...readRunInputs(opts.calibration, compiled.graph), source: opts.calibration }
-        : { data: inputs.data.subarray(0, Math.min(inputs.count, DEFAULT_CALIBRATION_SAMPLES) * per), count: Math.min(inputs.count, DEFAULT_CALIBRATION_SAMPLES), source: `the first ${Math.min(inputs.count, DEFAULT_CALIBRATION_SAMPLES)} inputs` };
+        : firstInputs(inputs, Math.min(inputs.count, CALIBRATION_SAMPLES), per);
       if (opts.stats && hardware.kind !== 'chip') throw new ConfigError('--stats', true, 'a chip (--device or a chip --hardware): signal-level and exact runs have no converters');
       const layerStats: LayerStats = {};
       const streams = voteSeeds(Rng.fromSeed(seed), hardware.kind === 'chip' ? 'passes' : 'signal', votes);

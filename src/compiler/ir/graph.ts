@@ -53,6 +53,16 @@ export function findNode(graph: Graph, name: string): Node | undefined {
   return graph.nodes.find((n) => n.name === name);
 }
 
+/**
+ * Dims of one sample of the graph's only input (the batch dimension left out), or
+ * null when the graph has several inputs or a dynamic dimension past the batch.
+ */
+export function staticSampleDims(graph: Graph): number[] | null {
+  if (graph.inputs.length !== 1) return null;
+  const dims = findNode(graph, graph.inputs[0])!.outputShape.slice(1);
+  return dims.some((d) => d === null) ? null : (dims as number[]);
+}
+
 /** Map from node name to node. */
 export function nodeMap(graph: Graph): Map<string, Node> {
   return new Map(graph.nodes.map((n) => [n.name, n]));

@@ -39,7 +39,7 @@ export type {
 } from './ops';
 export { ANALOG_OP_KINDS, OP_ARITY, OP_KINDS, constTensorsOf, sizeOf } from './ops';
 export type { AnalogNode, Graph, Node, NodeOf } from './graph';
-export { consumers, findNode, isAnalog, nodeMap } from './graph';
+export { consumers, findNode, isAnalog, nodeMap, staticSampleDims } from './graph';
 export { explicitPadding, formatShape, inferShape } from './shapes';
 export { verifyGraph } from './verify';
 export { printGraph, printNeighbourhood, printNode } from './print';

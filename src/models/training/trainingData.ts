@@ -63,14 +63,19 @@ export function loadLstmStrokes(tar: string, split: 'train' | 'test', limit?: nu
   return loadStrokes(tar, split, { maxLength: LSTM_TIME_STEPS, truncate: true, padAt: LSTM_PAD_AT, ...(limit === undefined ? {} : { limit }) });
 }
 
+/** The folder with the MNIST training images: `dataDir` itself or its `mnist/` folder (undefined: neither). */
+export function mnistTrainDirIn(dataDir: string): string | undefined {
+  const hasMnist = (d: string) => ['train-images-idx3-ubyte.gz', 'train-images-idx3-ubyte'].some((f) => fs.existsSync(path.join(d, f)));
+  return [dataDir, path.join(dataDir, 'mnist')].find(hasMnist);
+}
+
 /** Load the data `model` trains on from `dataDir` (the datasets folder, or the model's own folder/file). */
 export async function loadTrainingData(model: PaperModelName, dataDir: string, limit?: number): Promise<TrainingData> {
   const opts = limit === undefined ? {} : { limit };
   switch (model) {
     case 'cnn6':
     case 'madryCnn4': {
-      const hasMnist = (d: string) => ['train-images-idx3-ubyte.gz', 'train-images-idx3-ubyte'].some((f) => fs.existsSync(path.join(d, f)));
-      const dir = [dataDir, path.join(dataDir, 'mnist')].find(hasMnist);
+      const dir = mnistTrainDirIn(dataDir);
       if (!dir) throw new DataError(dataDir, 'no MNIST training images here or in its mnist/ folder (train-images-idx3-ubyte.gz)');
       const train = loadMnist(dir, 'train', opts);
       const test = loadMnist(dir, 'test');
