@@ -8,10 +8,11 @@
  * sharding. There is no global state and no time- or Math.random-based default:
  * seed 0 is an ordinary seed.
  *
- * Normals come from the Marsaglia–Tsang ziggurat (128 layers), which needs one 32-bit
- * draw per sample on ~98.8 % of calls; it is the hot path behind every noise model.
+ * Normals come from a 256-layer Marsaglia–Tsang ziggurat, which needs one 32-bit draw
+ * per sample on ~98.5 % of calls; it is the hot path behind every noise model.
  */
 import { ConfigError } from './errors';
+import { NORMAL_KERNEL_WASM_BASE64 } from './normalKernelWasm';
 
 const MASK64 = (1n << 64n) - 1n;
 
@@ -36,42 +37,106 @@ function hashString(label: string): bigint {
 const INT_DOMAIN = 0x696e7400n;
 const STR_DOMAIN = 0x73747200n;
 
-// Ziggurat tables (Marsaglia & Tsang, J. Stat. Softw. 5(8), 2000, RNOR with 128 layers).
-const KN = new Float64Array(128);
-const WN = new Float64Array(128);
-const FN = new Float64Array(128);
-const ZIG_R = 3.442619855899;
+// Ziggurat tables: Marsaglia & Tsang (J. Stat. Softw. 5(8), 2000) with 256 layers
+// (R and V as numpy's legacy generator), on a signed 24-bit value. The layer index
+// takes the draw's low 8 bits and the value its high 24, so the two are independent
+// (MT2000's RNOR reuses the index bits inside the value: Doornik, "An improved
+// ziggurat method", 2005). ~98.5 % of draws take the rectangle test alone.
+const ZIG_LAYERS = 256;
+const ZIG_R = 3.6541528853610088;
+const ZIG_V = 4.92867323399e-3;
+const ZIG_M = 8388608; // 2^23: the value's magnitude scale
+const KN = new Float64Array(ZIG_LAYERS);
+const WN = new Float64Array(ZIG_LAYERS);
+const FN = new Float64Array(ZIG_LAYERS);
 (() => {
-  const m1 = 2147483648.0;
-  const vn = 9.91256303526217e-3;
   let dn = ZIG_R;
   let tn = dn;
-  const q = vn / Math.exp(-0.5 * dn * dn);
-  KN[0] = (dn / q) * m1;
+  const q = ZIG_V / Math.exp(-0.5 * dn * dn);
+  KN[0] = (dn / q) * ZIG_M;
   KN[1] = 0;
-  WN[0] = q / m1;
-  WN[127] = dn / m1;
+  WN[0] = q / ZIG_M;
+  WN[ZIG_LAYERS - 1] = dn / ZIG_M;
   FN[0] = 1.0;
-  FN[127] = Math.exp(-0.5 * dn * dn);
-  for (let i = 126; i >= 1; i--) {
-    dn = Math.sqrt(-2.0 * Math.log(vn / dn + Math.exp(-0.5 * dn * dn)));
-    KN[i + 1] = (dn / tn) * m1;
+  FN[ZIG_LAYERS - 1] = Math.exp(-0.5 * dn * dn);
+  for (let i = ZIG_LAYERS - 2; i >= 1; i--) {
+    dn = Math.sqrt(-2.0 * Math.log(ZIG_V / dn + Math.exp(-0.5 * dn * dn)));
+    KN[i + 1] = (dn / tn) * ZIG_M;
     tn = dn;
     FN[i] = Math.exp(-0.5 * dn * dn);
-    WN[i] = dn / m1;
+    WN[i] = dn / ZIG_M;
   }
 })();
+
+/** Draws per pass of the rectangle loop: its misses (at most all of them) are noted here. */
+const SLOW_CAPACITY = 16384;
+const SLOW_AT = new Int32Array(SLOW_CAPACITY);
+const SLOW_HZ = new Int32Array(SLOW_CAPACITY);
+const SCALED_WN = new Float64Array(ZIG_LAYERS);
+
+/**
+ * The rectangle loop as WebAssembly (`normalKernel.wat`): the same draws as the
+ * JavaScript loop, about twice as fast (`npm run bench -- mvm`). Offsets are its
+ * memory layout, in elements of the view that reads them.
+ */
+interface NormalKernel {
+  readonly fill: (n: number, mean: number) => number;
+  readonly i32: Int32Array;
+  readonly f32: Float32Array;
+  readonly f64: Float64Array;
+}
+const KERNEL_CHUNK = 4096;
+const KERNEL_WN = 1088 / 8;
+const KERNEL_OUT = 3136 / 4;
+const KERNEL_MISSED_AT = 19520 / 4;
+const KERNEL_MISSED_DRAW = 35904 / 4;
+let normalKernel: NormalKernel | null | undefined;
+
+/** The part of the WebAssembly API used here (the ES2022 lib has no WebAssembly types). */
+interface WasmApi {
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+let kernelEnabled = true;
+
+function loadNormalKernel(): NormalKernel | null {
+  if (normalKernel !== undefined) return normalKernel;
+  try {
+    const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+    const instance = new wasm.Instance(new wasm.Module(Buffer.from(NORMAL_KERNEL_WASM_BASE64, 'base64')), {});
+    const buffer = (instance.exports.memory as { buffer: ArrayBuffer }).buffer;
+    const i32 = new Int32Array(buffer);
+    // |j| < KN[iz] for an integer j is |j| < ceil(KN[iz]).
+    for (let k = 0; k < ZIG_LAYERS; k++) i32[16 + k] = Math.ceil(KN[k]);
+    normalKernel = { fill: instance.exports.fill as NormalKernel['fill'], i32, f32: new Float32Array(buffer), f64: new Float64Array(buffer) };
+  } catch {
+    normalKernel = null; // no WebAssembly here: the JavaScript loop draws the same numbers
+  }
+  return normalKernel;
+}
+
+/**
+ * Whether `fillNormal` may use its WebAssembly loop (default true). Both loops give
+ * the same bits; tests switch it off to compare them.
+ */
+export function useNormalKernel(enabled: boolean): void {
+  kernelEnabled = enabled;
+}
+
+/** The ziggurat's radius: draws beyond ±R come from its tail sampler (for tests). */
+export const ZIGGURAT_TAIL_RADIUS = ZIG_R;
 
 // Locals, not `Math.x`, in the hot loops: a global lookup per draw is slow wherever the
 // global object is intercepted (jest's and every vm context: about 30× slower there).
 const { imul, abs, log, exp } = Math;
 
-/** A seeded random stream with label-derived children. *//** A seeded random stream with label-derived children. */
+/** A seeded random stream with label-derived children. */
 export class Rng {
-  private s0 = 0;
-  private s1 = 0;
-  private s2 = 0;
-  private s3 = 0;
+  /**
+   * Two xoshiro128** states (words 0–3: every draw; 4–7: the ziggurat's slow path),
+   * typed so int32 words never box (V8's small ints are 31-bit).
+   */
+  private readonly s = new Int32Array(8);
   private started = false;
 
   private constructor(
@@ -120,33 +185,57 @@ export class Rng {
   private start(): void {
     let x = this.key;
     const words: number[] = [];
-    while (words.length < 4) {
+    while (words.length < 8) {
       x = splitmix64(x);
       words.push(Number(x & 0xffffffffn) | 0, Number((x >> 32n) & 0xffffffffn) | 0);
     }
-    [this.s0, this.s1, this.s2, this.s3] = words;
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // xoshiro's one forbidden state
+    this.s.set(words);
+    // xoshiro's one forbidden state
+    if ((words[0] | words[1] | words[2] | words[3]) === 0) this.s[0] = 1;
+    if ((words[4] | words[5] | words[6] | words[7]) === 0) this.s[4] = 1;
     this.started = true;
   }
 
   /** Next raw 32-bit output (as a signed int32). */
   nextInt32(): number {
     if (!this.started) this.start();
-    const s0 = this.s0;
-    let s1 = this.s1;
-    let s2 = this.s2;
-    let s3 = this.s3;
+    const st = this.s;
+    const s0 = st[0];
+    let s1 = st[1];
+    let s2 = st[2];
+    let s3 = st[3];
     const r = s1 * 5;
     const result = imul((r << 7) | (r >>> 25), 9);
     const t = s1 << 9;
     s2 ^= s0;
     s3 ^= s1;
     s1 ^= s2;
-    this.s0 = s0 ^ s3;
+    st[0] = s0 ^ s3;
     s2 ^= t;
-    this.s1 = s1;
-    this.s2 = s2;
-    this.s3 = (s3 << 11) | (s3 >>> 21);
+    st[1] = s1;
+    st[2] = s2;
+    st[3] = (s3 << 11) | (s3 >>> 21);
+    return result | 0;
+  }
+
+  /** Next raw 32-bit output of the second state, which only the ziggurat's slow path reads. */
+  private nextSlowInt32(): number {
+    const st = this.s;
+    const s0 = st[4];
+    let s1 = st[5];
+    let s2 = st[6];
+    let s3 = st[7];
+    const r = s1 * 5;
+    const result = imul((r << 7) | (r >>> 25), 9);
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    st[4] = s0 ^ s3;
+    s2 ^= t;
+    st[5] = s1;
+    st[6] = s2;
+    st[7] = (s3 << 11) | (s3 >>> 21);
     return result | 0;
   }
 
@@ -176,72 +265,98 @@ export class Rng {
 
   /**
    * Fill `out` with N(mean, std²) draws. The generator state lives in locals inside
-   * the loop so the JIT keeps it in registers: this is what makes it ~10x faster
-   * than Box–Muller over Math.log/Math.cos.
+   * a loop that only runs the ziggurat's rectangle test; the ~1.5 % of draws that
+   * miss it are noted and finished afterwards ({@link slowNormal}) from the stream's
+   * second xoshiro state, so the hot loop makes no calls and the result does not
+   * depend on how `out` is chunked.
    */
   fillNormal(out: Float32Array | Float64Array, mean = 0, std = 1): void {
     if (!this.started) this.start();
-    let s0 = this.s0;
-    let s1 = this.s1;
-    let s2 = this.s2;
-    let s3 = this.s3;
-    const kn = KN;
-    const wn = WN;
-    const fn = FN;
-    const n = out.length;
-    for (let i = 0; i < n; i++) {
-      // xoshiro128** step, inlined.
-      let r = s1 * 5;
-      let hz = imul((r << 7) | (r >>> 25), 9) | 0;
-      let t = s1 << 9;
-      s2 ^= s0;
-      s3 ^= s1;
-      s1 ^= s2;
-      s0 ^= s3;
-      s2 ^= t;
-      s3 = (s3 << 11) | (s3 >>> 21);
-      let iz = hz & 127;
-      if (abs(hz) < kn[iz]) {
-        out[i] = mean + std * hz * wn[iz];
-        continue;
-      }
-      // Slow path (~1.2 % of draws): wedge or tail, with fresh uniforms.
-      let x = 0;
-      for (;;) {
-        x = hz * wn[iz];
-        if (iz === 0) {
-          let y = 0;
-          do {
-            r = s1 * 5;
-            const u1 = ((imul((r << 7) | (r >>> 25), 9) >>> 0) + 0.5) / 4294967296;
-            t = s1 << 9; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-            r = s1 * 5;
-            const u2 = ((imul((r << 7) | (r >>> 25), 9) >>> 0) + 0.5) / 4294967296;
-            t = s1 << 9; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-            x = -log(u1) / ZIG_R;
-            y = -log(u2);
-          } while (y + y < x * x);
-          x = hz > 0 ? ZIG_R + x : -ZIG_R - x;
-          break;
-        }
-        r = s1 * 5;
-        const u = ((imul((r << 7) | (r >>> 25), 9) >>> 0) + 0.5) / 4294967296;
-        t = s1 << 9; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-        if (fn[iz] + u * (fn[iz - 1] - fn[iz]) < exp(-0.5 * x * x)) break;
-        r = s1 * 5;
-        hz = imul((r << 7) | (r >>> 25), 9) | 0;
-        t = s1 << 9; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
-        iz = hz & 127;
-        if (abs(hz) < kn[iz]) {
-          x = hz * wn[iz];
-          break;
-        }
-      }
-      out[i] = mean + std * x;
+    const kernel = kernelEnabled && out instanceof Float32Array && out.length >= 64 ? loadNormalKernel() : null;
+    if (kernel) {
+      this.fillNormalKernel(kernel, out as Float32Array, mean, std);
+      return;
     }
-    this.s0 = s0;
-    this.s1 = s1;
-    this.s2 = s2;
-    this.s3 = s3;
+    const st = this.s;
+    const kn = KN;
+    // The layer widths scaled by std once per call, not once per draw.
+    const wn = SCALED_WN;
+    for (let k = 0; k < ZIG_LAYERS; k++) wn[k] = std * WN[k];
+    const at = SLOW_AT;
+    const draws = SLOW_HZ;
+    const n = out.length;
+    for (let from = 0; from < n; from += SLOW_CAPACITY) {
+      const to = Math.min(n, from + SLOW_CAPACITY);
+      let s0 = st[0];
+      let s1 = st[1];
+      let s2 = st[2];
+      let s3 = st[3];
+      let missed = 0;
+      for (let i = from; i < to; i++) {
+        // xoshiro128** step, inlined.
+        const r = s1 * 5;
+        const hz = imul((r << 7) | (r >>> 25), 9);
+        const t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = (s3 << 11) | (s3 >>> 21);
+        const iz = hz & 255;
+        const j = hz >> 8;
+        if (abs(j) < kn[iz]) {
+          out[i] = mean + j * wn[iz];
+        } else {
+          at[missed] = i;
+          draws[missed++] = hz;
+        }
+      }
+      st[0] = s0;
+      st[1] = s1;
+      st[2] = s2;
+      st[3] = s3;
+      for (let k = 0; k < missed; k++) out[at[k]] = mean + std * this.slowNormal(draws[k]);
+    }
+  }
+
+  /** {@link fillNormal} on the WebAssembly loop: the same draws, in chunks of its buffer. */
+  private fillNormalKernel(k: NormalKernel, out: Float32Array, mean: number, std: number): void {
+    const st = this.s;
+    const { i32, f32, f64 } = k;
+    for (let q = 0; q < 4; q++) i32[q] = st[q];
+    for (let z = 0; z < ZIG_LAYERS; z++) f64[KERNEL_WN + z] = std * WN[z];
+    const n = out.length;
+    for (let from = 0; from < n; from += KERNEL_CHUNK) {
+      const m = Math.min(KERNEL_CHUNK, n - from);
+      const missed = k.fill(m, mean);
+      out.set(f32.subarray(KERNEL_OUT, KERNEL_OUT + m), from);
+      // The slow path reads only the second state, which stays here.
+      for (let q = 0; q < missed; q++) out[from + i32[KERNEL_MISSED_AT + q]] = mean + std * this.slowNormal(i32[KERNEL_MISSED_DRAW + q]);
+    }
+    for (let q = 0; q < 4; q++) st[q] = i32[q];
+  }
+
+  /** The ziggurat's wedge and tail (~1.5 % of draws), from the draw `hz` that missed its rectangle. */
+  private slowNormal(hz: number): number {
+    for (;;) {
+      const iz = hz & 255;
+      const j = hz >> 8;
+      const x = j * WN[iz];
+      if (abs(j) < KN[iz]) return x;
+      if (iz === 0) {
+        // Tail beyond R (Marsaglia 1964).
+        let xt = 0;
+        let y = 0;
+        do {
+          xt = -log(((this.nextSlowInt32() >>> 0) + 0.5) / 4294967296) / ZIG_R;
+          y = -log(((this.nextSlowInt32() >>> 0) + 0.5) / 4294967296);
+        } while (y + y < xt * xt);
+        return hz < 0 ? -ZIG_R - xt : ZIG_R + xt;
+      }
+      const u = ((this.nextSlowInt32() >>> 0) + 0.5) / 4294967296;
+      if (FN[iz] + u * (FN[iz - 1] - FN[iz]) < exp(-0.5 * x * x)) return x;
+      hz = this.nextSlowInt32();
+    }
   }
 }

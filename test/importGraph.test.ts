@@ -9,7 +9,7 @@ import * as path from 'path';
 const SRC = path.join(__dirname, '..', 'src');
 const LAYER: Record<string, number> = { crossbar: 0, compiler: 1, models: 2, study: 3, cli: 4 };
 /** Shared foundation files any layer may use. */
-const FOUNDATION = new Set(['errors', 'rng', 'units', 'backend']);
+const FOUNDATION = new Set(['errors', 'rng', 'normalKernelWasm', 'units', 'backend']);
 
 function walk(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

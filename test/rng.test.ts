@@ -1,4 +1,4 @@
-import { Rng } from '../src/rng';
+import { Rng, ZIGGURAT_TAIL_RADIUS } from '../src/rng';
 import { ConfigError } from '../src/errors';
 import { mean, variance, ksStatistic, normalCdf } from './helpers/stats';
 
@@ -17,14 +17,45 @@ describe('Rng', () => {
     expect(ksStatistic(a.subarray(0, 50_000), normalCdf)).toBeLessThan(1.95 / Math.sqrt(50_000));
   });
 
-  it('draws the tails: P(|x| > 3.442…) (the ziggurat tail) matches the normal', () => {
-    const n = 400_000;
+  it('draws the tails: P(|x| > R) (the ziggurat tail) and P(|x| > 4) match the normal', () => {
+    const n = 1_000_000;
     const a = new Float32Array(n);
     Rng.fromSeed(3).fillNormal(a);
-    let tail = 0;
-    for (const x of a) if (Math.abs(x) > 3.442619855899) tail++;
-    const p = 2 * (1 - normalCdf(3.442619855899)); // ≈ 5.76e-4
-    expect(Math.abs(tail / n - p)).toBeLessThan(5 * Math.sqrt(p / n));
+    for (const r of [ZIGGURAT_TAIL_RADIUS, 4]) {
+      let tail = 0;
+      for (const x of a) if (Math.abs(x) > r) tail++;
+      const p = 2 * (1 - normalCdf(r)); // R = 3.654…: 2.58e-4; 4: 6.33e-5
+      expect(Math.abs(tail / n - p)).toBeLessThan(5 * Math.sqrt(p / n));
+    }
+    expect(ZIGGURAT_TAIL_RADIUS).toBeCloseTo(3.6541528853610088, 12);
+  });
+
+  it('draws the wedges: the histogram of |x| in 64 bins over [0, 4] matches the normal (χ²)', () => {
+    const n = 1_000_000;
+    const a = new Float64Array(n);
+    Rng.fromSeed(17).fillNormal(a);
+    const bins = 64;
+    const counts = new Float64Array(bins);
+    for (const x of a) {
+      const b = Math.floor((Math.abs(x) / 4) * bins);
+      if (b < bins) counts[b]++;
+    }
+    let chi2 = 0;
+    for (let b = 0; b < bins; b++) {
+      const p = 2 * (normalCdf(((b + 1) * 4) / bins) - normalCdf((b * 4) / bins));
+      chi2 += (counts[b] - n * p) ** 2 / (n * p);
+    }
+    // χ² with 64 degrees of freedom (63 plus the tail left out): 99.9th percentile ≈ 110.
+    expect(chi2).toBeLessThan(110);
+  });
+
+  it('gives the same draws however the output is split across calls', () => {
+    const whole = new Float32Array(50_000);
+    Rng.fromSeed(8).fold('x').fillNormal(whole, 1, 0.4);
+    const parts = new Float32Array(50_000);
+    const r = Rng.fromSeed(8).fold('x');
+    for (const [a, b] of [[0, 7], [7, 20_000], [20_000, 20_001], [20_001, 50_000]]) r.fillNormal(parts.subarray(a, b), 1, 0.4);
+    expect(Array.from(parts)).toEqual(Array.from(whole));
   });
 
   it('gives the same bits for the same seed and path, and different streams otherwise', () => {

@@ -20,6 +20,7 @@ import { verifyGraph } from './ir/verify';
 import { fromTfjsLayersModel } from './frontends/tfjsLayers';
 import { GraphExecutor, NOISE_OFF, signalNoiseHook, type MvmHook, type ExecutorInputs } from './executor';
 import { foldBatchNorm } from './passes/foldBatchNorm';
+import { FOLD_BATCH_NORM, LOWER_TO_MVM, placePass, runPasses, STRIP_SOFTMAX, stripFinalSoftmax, type PassTrace } from './passes/pipeline';
 import { planChip, type ChipPlan, type LayerOverrides, type RawChipConfig } from './chipPlan';
 import { ProgrammedChip } from './programmedChip';
 import { buildReport, type CompileReport, type ReportOptions } from './report';
@@ -100,20 +101,6 @@ function isGraph(m: unknown): m is Graph {
   return typeof m === 'object' && m !== null && Array.isArray((m as Graph).nodes) && Array.isArray((m as Graph).outputs);
 }
 
-/** The graph without a trailing softmax, so runs return logits (what voting and the CLI report). */
-function stripFinalSoftmax(graph: Graph): { graph: Graph; endsInSoftmax: boolean; axis?: number } {
-  if (graph.outputs.length !== 1) return { graph, endsInSoftmax: false };
-  const last = graph.nodes.find((n) => n.name === graph.outputs[0])!;
-  if (last.op !== 'softmax') return { graph, endsInSoftmax: false };
-  const readers = graph.nodes.filter((n) => n.inputs.includes(last.name));
-  if (readers.length > 0) return { graph, endsInSoftmax: false };
-  return {
-    graph: verifyGraph({ nodes: graph.nodes.filter((n) => n !== last), inputs: graph.inputs, outputs: [last.inputs[0]] }),
-    endsInSoftmax: true,
-    axis: last.attrs.axis,
-  };
-}
-
 /** The exact reference chip: noiseless analog cells and ideal converters. */
 export const IDEAL_CHIP: RawChipConfig = Object.freeze({ device: 'ideal', dac: { bits: null }, adc: { bits: null } });
 
@@ -137,12 +124,16 @@ export class CompiledModel {
   /** Every analog layer with the names per-layer overrides accept. */
   readonly layerNames: readonly LayerNames[];
   private readonly deviceExecutor: GraphExecutor;
+  private readonly source: Graph;
+  private lowered: PassTrace[] | null = null;
   private readonly signalExecutor: GraphExecutor;
 
   constructor(source: Graph, readonly options: CompileOptions) {
     const fold = options.foldBatchNorm ?? 'auto';
     if (!FOLD_MODES.includes(fold)) throw new ConfigError('foldBatchNorm', fold, `one of ${FOLD_MODES.join(', ')}`);
-    const stripped = stripFinalSoftmax(verifyGraph(source));
+    this.source = verifyGraph(source);
+    const stripped = stripFinalSoftmax(this.source);
+    if (stripped.endsInSoftmax) verifyGraph(stripped.graph);
     this.endsInSoftmax = stripped.endsInSoftmax;
     this.softmaxAxis = stripped.axis;
     const site = options.noiseSite === undefined ? undefined : validateNoiseSite(options.noiseSite, 'noiseSite');
@@ -159,6 +150,28 @@ export class CompiledModel {
     this.plan = planChip(this.graph, options.chip as RawChipConfig, layers, options.replicas ?? 1);
     this.deviceExecutor = new GraphExecutor(this.graph);
     this.signalExecutor = this.signalGraph === this.graph ? this.deviceExecutor : new GraphExecutor(this.signalGraph);
+  }
+
+  /**
+   * The compiler's passes from the source graph to the chip graph, each output
+   * verified: strip the final softmax, fold batch norms (unless `foldBatchNorm:
+   * 'never'`), lower every analog layer to `mvm` products (`lowerToMvm`), and place
+   * each product on the plan's tiles. The last entry is {@link loweredGraph}.
+   */
+  passTrace(): readonly PassTrace[] {
+    const fold = (this.options.foldBatchNorm ?? 'auto') !== 'never';
+    this.lowered ??= runPasses(this.source, [STRIP_SOFTMAX, ...(fold ? [FOLD_BATCH_NORM] : []), LOWER_TO_MVM, placePass(this.plan)]).trace;
+    return this.lowered;
+  }
+
+  /**
+   * The chip graph lowered and placed: every analog product an `mvm` node with its
+   * matrix and tiles, everything else digital (`printGraph` shows it). It computes
+   * what {@link graph} does; the engines run {@link graph} and lower it themselves.
+   */
+  get loweredGraph(): Graph {
+    const trace = this.passTrace();
+    return trace[trace.length - 1].graph;
   }
 
   /**

@@ -446,6 +446,28 @@ const KERNELS = {
     if (kind === 'sum') return tf.sum(x, ax, keepDims);
     return kind === 'max' ? tf.max(x, ax, keepDims) : tf.min(x, ax, keepDims);
   },
+  mvm: (node, [x], ctx) => {
+    if (!ctx.exact) {
+      throw new ConfigError(`node ${node.name}`, 'an mvm node run with an MVM hook', 'exact products: a lowered graph (lowerToMvm) runs on the interpreter without hooks; noisy runs take the unlowered graph');
+    }
+    const [rows, cols] = node.attrs.matrix.shape;
+    const y = tf.matMul(tf.reshape(x, [-1, rows]) as tf.Tensor2D, ctx.constants.matrices![0]);
+    return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), cols]);
+  },
+  im2col: (node, [x]) => {
+    const { window, strides, dilations, padding, channelStart, channelEnd } = node.attrs;
+    const x4 = x as tf.Tensor4D;
+    const [n, h, w, c] = x4.shape;
+    const pads = explicitPadding(padding, h, w, window, strides, dilations);
+    const xs = channelStart === 0 && channelEnd === c ? x4 : tf.slice(x4, [0, 0, 0, channelStart], [-1, -1, -1, channelEnd - channelStart]);
+    const { patches, outH, outW } = im2col(xs, window, strides, dilations, pads);
+    return tf.reshape(patches, [n, outH, outW, patches.shape[1]]);
+  },
+  pad: (node, [x]) => {
+    const pads = x.shape.map((): [number, number] => [0, 0]);
+    pads[node.attrs.axis] = [node.attrs.before, node.attrs.after];
+    return tf.pad(x, pads);
+  },
   slice: (node, [x]) => {
     const begin = new Array<number>(x.rank).fill(0);
     const size = new Array<number>(x.rank).fill(-1);
@@ -480,6 +502,9 @@ function buildConstants(node: Node): NodeConstants {
     if (node.attrs.bias) out.bias = constTensor(node.attrs.bias);
     if (node.op === 'conv2d') out.filter = fusedFilter(node);
     if (node.op === 'gru' && node.attrs.recurrentBias) out.recurrentBias = constTensor(node.attrs.recurrentBias);
+  } else if (node.op === 'mvm') {
+    const m = node.attrs.matrix;
+    out.matrices = [tf.tensor2d(m.data, [m.shape[0], m.shape[1]], 'float32')];
   } else if (node.op === 'batchNorm') {
     const { scale, shift } = batchNormAffine(node.attrs);
     out.scale = tf.tensor1d(scale);

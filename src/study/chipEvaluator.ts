@@ -26,7 +26,8 @@ import { loadOnnxFile } from '../compiler/frontends/onnx';
 import { fromTfjsLayersModel } from '../compiler/frontends/tfjsLayers';
 import { loadTfjsModelFromDir } from '../compiler/frontends/tfjsFiles';
 import { schedule, type ScheduleMode } from '../compiler/scheduler';
-import { energyMetrics, measureEnergyOnData, type MeasuredEnergy } from '../compiler/report';
+import { energyFromStats, energyMetrics, measureEnergyOnData, type MeasuredEnergy } from '../compiler/report';
+import type { LayerStats } from '../compiler/engine/modelRunner';
 import { loadZooModel } from '../models/zoo';
 import { voteDecision, voteSeeds, type VotingSemantics } from '../models/voting';
 import { PRESET_NAMES } from '../crossbar/presets';
@@ -41,7 +42,10 @@ import type { PointEvaluator } from './evaluator';
 import type { PointResult } from './resultRecord';
 import { loadCalibrationSet, type CalibrationSet } from './calibrationSet';
 
-/** Samples (the first of the test set) the measured energy per inference is counted on. */
+/**
+ * Samples (the first of the test set) a signal-level point costed on a chip counts
+ * its energy on. A chip point counts it on its own first pass, over the whole test set.
+ */
 export const ENERGY_SAMPLES = 1000;
 
 /** Images per batch of a noisy run (part of the determinism contract above). */
@@ -279,8 +283,8 @@ export function validateChipStudy(config: StudyConfig): void {
 }
 
 /** Logits of one run over the whole test set, streamed in batches of {@link EVAL_BATCH}. */
-function runAll(test: TestSet, runner: ModelRunner, seed: Rng): Promise<Float32Array> {
-  return runner.runAll(test.x, { seed, batchSize: EVAL_BATCH });
+function runAll(test: TestSet, runner: ModelRunner, seed: Rng, stats?: LayerStats): Promise<Float32Array> {
+  return runner.runAll(test.x, { seed, batchSize: EVAL_BATCH, ...(stats ? { stats } : {}) });
 }
 
 async function releaseChip(c: { chip: ProgrammedChip; runner: ModelRunner } | null): Promise<void> {
@@ -313,8 +317,13 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
   // Measured energy per inference, once per model, hardware and data set (a deterministic
   // chip and run: the same whichever point asks first).
   const energies = new Map<string, Promise<MeasuredEnergy>>();
-  const energyFor = (point: StudyPoint, model: CompiledModel, test: TestSet): Promise<MeasuredEnergy> => {
-    const key = JSON.stringify([point.model, pointHardware(point), point.dataset]);
+  // A chip point's energy is counted on its own chip's first pass (`passEnergyKey`), set when that pass runs.
+  const passEnergyKey = (point: StudyPoint, hardware: Hardware, root: Rng): string => JSON.stringify([point.model, hardware, point.dataset, point.semantics, root.keyHex]);
+  const energyFor = (point: StudyPoint, model: CompiledModel, test: TestSet, hardware: Hardware, rng: Rng): Promise<MeasuredEnergy> => {
+    const own = energies.get(passEnergyKey(point, hardware, replicateRng(rng, point.seeds[0])));
+    if (own) return own;
+    // A signal-level point costed on a chip: measured once on a chip of its own.
+    const key = JSON.stringify([point.model, hardware, point.dataset]);
     let e = energies.get(key);
     if (!e) {
       e = calibrationFor(point).then((c) =>
@@ -368,6 +377,11 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
       for (let v = runs.length; v < point.votes; v++) {
         const s = streams[v];
         if (isSignal) {
+          // σ = 0 draws nothing: every pass is the first.
+          if (point.sigma === 0 && runs.length > 0) {
+            runs.push(runs[0]);
+            continue;
+          }
           const noise = { kind: point.noise as 'multiplicative' | 'additive', sigma: point.sigma };
           // Signal runners share one session per model and noise kind.
           const runner = await model.runner({ kind: 'signal', noise }, engine);
@@ -381,7 +395,10 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
           const programmed = model.program(s.program!, { calibration: (await calibrationFor(point)).x });
           held = { key: chipKey, chip: programmed, runner: await model.runner({ kind: 'chip', chip: programmed }, engine) };
         }
-        runs.push(await runAll(test, held.runner, s.run));
+        // The first seed's first pass also counts the chip's energy (no second chip to program and calibrate).
+        const stats: LayerStats | undefined = v === 0 && seed === point.seeds[0] ? {} : undefined;
+        runs.push(await runAll(test, held.runner, s.run, stats));
+        if (stats) energies.set(passEnergyKey(point, hardware, root), Promise.resolve(energyFromStats(model, stats, test.labels.length)));
       }
       runsCache.set(key, runs);
       const decision = voteDecision(runs.slice(0, point.votes), { batch: test.labels.length, classes: test.classes });
@@ -397,7 +414,7 @@ export async function createChipEvaluator(options: ChipEvaluatorOptions = {}): P
     if (hardware.kind === 'signal' && hardware.chip === undefined) {
       return { accuracyPerSeed, metrics: engineMetrics, hardware: hardwareToJson(hardware) };
     }
-    const energy = await energyFor(point, model, test);
+    const energy = await energyFor(point, model, test, hardware, rng);
     const sched = schedule(model.scheduleInput(point.votes, { energyPerInferencePicojoules: energy.perInferencePicojoules }), SCHEDULE_MODE[point.semantics]);
     return {
       accuracyPerSeed,

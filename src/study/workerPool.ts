@@ -41,6 +41,17 @@ function spawnWorker(evaluator: EvaluatorModule): Worker {
   return new Worker(bootstrap, { eval: true, workerData, execArgv: [] });
 }
 
+/**
+ * Points that differ only in their vote count: one chip and one set of noisy runs
+ * serves them all (the chip evaluator keeps the first V of a larger V's runs), so a
+ * worker pool sends them to the same worker. Which worker runs a point never
+ * changes its result, only how much is computed twice.
+ */
+export function votesAffinity(point: StudyPoint): string {
+  const { votes: _votes, id: _id, index: _index, ...rest } = point;
+  return JSON.stringify(rest);
+}
+
 /** One worker and the request it is serving. */
 class PointWorker {
   private readonly worker: Worker;
@@ -123,22 +134,39 @@ export async function evaluateOnWorkers(
   evaluator: EvaluatorModule,
   size: number,
   onResult: (point: StudyPoint, result: unknown) => void,
+  affinity: (point: StudyPoint) => string = votesAffinity,
 ): Promise<void> {
   if (items.length === 0) return;
+  // Points of one affinity group go to one worker, in order, so its caches serve them.
+  const groups = new Map<string, SeededPoint[]>();
+  for (const item of items) {
+    const key = affinity(item.point);
+    const g = groups.get(key);
+    if (g) g.push(item);
+    else groups.set(key, [item]);
+  }
+  const queue = [...groups.values()];
   const workers: PointWorker[] = [];
   try {
-    for (let i = 0; i < Math.min(size, items.length); i++) workers.push(new PointWorker(evaluator));
+    for (let i = 0; i < Math.min(size, queue.length); i++) workers.push(new PointWorker(evaluator));
     await Promise.all(workers.map((w) => w.ready));
     let next = 0;
     let failure: unknown = null;
+    // After a failure, the points ahead of it in the grid still run (they are kept), the rest do not.
+    let failedAt = Infinity;
     await Promise.all(
       workers.map(async (worker) => {
-        while (failure === null && next < items.length) {
-          const item = items[next++];
-          try {
-            onResult(item.point, await worker.run(item));
-          } catch (err) {
-            failure ??= err;
+        while (next < queue.length) {
+          for (const item of queue[next++]) {
+            if (item.point.index > failedAt) continue;
+            try {
+              onResult(item.point, await worker.run(item));
+            } catch (err) {
+              if (item.point.index < failedAt) {
+                failure = err;
+                failedAt = item.point.index;
+              }
+            }
           }
         }
       }),

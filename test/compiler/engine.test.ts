@@ -12,6 +12,7 @@ import { loadOnnxFile } from '../../src/compiler/frontends/onnx';
 import { fromTfjsLayersModel } from '../../src/compiler/frontends/tfjsLayers';
 import { GraphExecutor, signalNoiseHook, type MvmHook } from '../../src/compiler/executor';
 import { lowerToOnnx } from '../../src/compiler/engine/lowerToOnnx';
+import { OrtSession } from '../../src/compiler/engine/ortSession';
 import type { Execution } from '../../src/compiler/engine/modelRunner';
 import { applySignalNoise } from '../../src/crossbar/noise/signalNoise';
 import { loadZooModel } from '../../src/models/zoo';
@@ -218,6 +219,33 @@ describe('the zoo CNN-6 on real digits', () => {
       const refWhole = await ref.run(part, { seed: 9 });
       expect(Array.from(await ref.runAll(part, { seed: 9, batchSize: 5 }))).toEqual(Array.from(refWhole));
       await ref.dispose();
+    }
+    chip.dispose();
+    model.dispose();
+  });
+
+  test('a batch split into cache-sized onnxruntime calls gives the bits of one call', async () => {
+    const model = compile(graphModel, { chip: { device: 'reram' } });
+    const chip = model.program(2, { calibration: digits });
+    const batch = digits.length / 784;
+    for (const [graph, mode] of [
+      [model.signalGraph, { kind: 'signal', noise: { kind: 'multiplicative', sigma: 1 }, noisyMvm: () => true, noiseNodes: false }],
+      [model.graph, { kind: 'chip', layers: chip.layers }],
+    ] as const) {
+      const lowered = lowerToOnnx(graph, mode);
+      const perSample = lowered.noise.reduce((a, f) => a + f.perSite * f.sites.length, 0) * 4;
+      const one = await OrtSession.create(lowered, { noiseBytesPerCall: Number.MAX_SAFE_INTEGER });
+      const split = await OrtSession.create(lowered, { noiseBytesPerCall: 3 * perSample });
+      expect(one.samplesPerCall(batch)).toBe(batch);
+      expect(split.samplesPerCall(batch)).toBe(3);
+      const run = Rng.fromSeed(4).fold('run');
+      const [a] = await one.run([digits], batch, run, 5, 0.4);
+      const [b] = await split.run([digits], batch, run, 5, 0.4);
+      expect(Array.from(b)).toEqual(Array.from(a));
+      // A second batch reuses the first one's noise buffers and still draws afresh.
+      const [c] = await split.run([digits], batch, run, 5 + batch, 0.4);
+      expect(relArrayError(c, a)).toBeGreaterThan(1e-3);
+      await Promise.all([one.dispose(), split.dispose()]);
     }
     chip.dispose();
     model.dispose();

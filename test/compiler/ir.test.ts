@@ -137,10 +137,11 @@ describe('GraphBuilder and verifyGraph', () => {
 });
 
 describe('analog nodes and their matrices', () => {
-  test('isAnalog marks dense, conv2d, lstm and gru only', () => {
+  test('isAnalog marks dense, conv2d, lstm and gru only (the lowered mvm is its own kind)', () => {
     const g = mlpGraph();
     expect(g.nodes.filter(isAnalog).map((n) => n.name)).toEqual(['fc']);
-    expect(OP_KINDS).toHaveLength(33);
+    expect(OP_KINDS).toHaveLength(36);
+    expect(OP_KINDS.slice(-3)).toEqual(['mvm', 'im2col', 'pad']);
   });
 
   test('grouped conv matrix g holds output channels [g·cOutG, (g+1)·cOutG)', () => {

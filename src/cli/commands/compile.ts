@@ -10,6 +10,7 @@ import { COMPONENTS } from '../../crossbar/peripherals';
 import { calibrationInputs, CALIBRATION_HELP, CALIBRATION_LIMIT_HELP } from '../calibration';
 import { hardwareFromFlags, loadModelWithNames } from '../modelArg';
 import { parseIntegerOption } from '../options';
+import { printGraph } from '../../compiler/ir/print';
 import { formatTable } from '../table';
 
 /** At most this many warnings are printed one per line; the rest are counted (all are in --json). */
@@ -92,6 +93,7 @@ interface CompileFlags {
   seed: string;
   json?: boolean;
   layers?: boolean;
+  printGraph?: string | true;
   calibration?: string;
   calibrationLimit: string;
 }
@@ -105,6 +107,7 @@ export function registerCompile(program: Command): void {
     .option('--hardware <file>', 'a chip hardware description (.json/.yaml): { kind: chip, chip, layers } (per-layer overrides by layer name); replaces --device and --tile')
     .option('--tile <RxC>', 'tile size in weights, rows (inputs) x cols (outputs), e.g. 256x256')
     .option('--layers', 'list the analog layers and the names per-layer overrides accept (source and lowered names)')
+    .option('--print-graph [stage]', "print the graph after a compiler pass instead of the report: the lowered, placed chip graph (default, 'place'), or 'input', 'stripFinalSoftmax', 'foldBatchNorm', 'lowerToMvm'")
     .option('--replicas <V>', 'copies of the network on the chip, for parallel voting (V× tiles and area)', '1')
     .option('--seed <n>', 'seed of the programming draw used to measure effective noise', '0')
     .option('--calibration <inputs>', `${CALIBRATION_HELP}; without it σ falls back to uniform random vectors and only the energy bound is given`)
@@ -121,6 +124,15 @@ export function registerCompile(program: Command): void {
       await initBackend();
       const { graph, sourceNames } = await loadModelWithNames(opts.model);
       const compiled = compileHardware(graph, hardware, { replicas: parseIntegerOption('--replicas', opts.replicas, 1), ...(sourceNames ? { sourceNames } : {}) });
+      if (opts.printGraph !== undefined) {
+        const trace = compiled.passTrace();
+        const stage = opts.printGraph === true ? 'place' : opts.printGraph;
+        const at = trace.find((t) => t.pass === stage);
+        compiled.dispose();
+        if (!at) throw new ConfigError('--print-graph', stage, `one of ${trace.map((t) => t.pass).join(', ')}`);
+        process.stdout.write(`# after pass '${stage}' (passes: ${trace.map((t) => t.pass).join(' → ')})\n${printGraph(at.graph)}\n`);
+        return;
+      }
       if (opts.layers) {
         const text = opts.json ? JSON.stringify({ layers: compiled.layerNames }, null, 2) + '\n' : formatLayerNames(compiled);
         compiled.dispose();

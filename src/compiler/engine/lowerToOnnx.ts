@@ -437,6 +437,11 @@ class Lowering {
       }
       case 'input':
         throw new Error('unreachable: inputs are bound before emission');
+      case 'mvm':
+      case 'im2col':
+      case 'pad':
+        // The engine lowers analog layers itself (per tile, with converters); it takes the unlowered graph.
+        throw new ConfigError(`node ${node.name}`, `a ${node.op} node`, 'the unlowered graph (CompiledModel.graph): onnxruntime lowering takes dense/conv2d/lstm/gru nodes, not the lowerToMvm output');
       default: {
         const unknown: never = node;
         throw new UnsupportedOpError((unknown as Node).op, (unknown as Node).name, []);

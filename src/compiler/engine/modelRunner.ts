@@ -292,11 +292,13 @@ class OrtRunner implements ModelRunner {
     const { exec: s, lowered } = await this.sessionFor(options.stats);
     if (s instanceof OrtWorkerPool) return this.runAllOnPool(s, x, rng, options, lowered);
     const per = prod(this.inputDims);
+    // Noisy batches go to onnxruntime in cache-sized calls (OrtSession.samplesPerCall).
+    const calls = { ...options, batchSize: s.samplesPerCall(batchSizeOf(options)) };
     return streamBatches(
       x,
       this.inputDims,
       this.outputDims,
-      options,
+      calls,
       (xb, offset) => ({ feeds: s.prepare([xb], xb.length / per, rng, offset, this.std), batch: xb.length / per }),
       async ({ feeds, batch }) => {
         const [y, ...rest] = await s.execute(feeds);

@@ -340,6 +340,56 @@ export interface NoiseAttrs {
 }
 
 /** Attribute interface of every op kind. The keys are the {@link OpKind}s. */
+/**
+ * One analog matrix–vector product of a lowered graph (the `lowerToMvm` pass):
+ * `y = x · matrix` on the last axis, `x: [..., rows]` → `[..., cols]`. `matrix` is
+ * `mvmMatrix` of the source analog node `layer` (group `group`, recurrent step
+ * `step`): what the chip's tiles hold. In a lowered graph every analog product is an
+ * `mvm` node; biases, patch extraction and gates around it are digital nodes.
+ */
+export interface MvmAttrs {
+  /** `[rows, cols]`. */
+  readonly matrix: ConstTensor;
+  /** The analog node of the unlowered graph whose product this is. */
+  readonly layer: string;
+  readonly group: number;
+  readonly step: number;
+  /** Where the chip plan put the matrix (set by the `place` pass). */
+  readonly tiles?: MvmPlacement;
+}
+
+/** The tiles of one MVM matrix on the chip: a `rowBlocks × colBlocks` grid from tile `firstTile`. */
+export interface MvmPlacement {
+  readonly rowBlocks: number;
+  readonly colBlocks: number;
+  readonly firstTile: number;
+  /** `rows×cols` of one tile. */
+  readonly tile: string;
+  readonly device: string;
+}
+
+/**
+ * Patch extraction of a lowered convolution: NHWC `[n, h, w, c]` →
+ * `[n, outH, outW, kh·kw·(channelEnd − channelStart)]`, the patches of input channels
+ * `[channelStart, channelEnd)` in the MVM row order of {@link Conv2dAttrs}
+ * (`(c·kh + i)·kw + j`). Padded positions are zero. Digital (data movement).
+ */
+export interface Im2colAttrs {
+  readonly window: readonly [number, number];
+  readonly strides: readonly [number, number];
+  readonly padding: Padding;
+  readonly dilations: readonly [number, number];
+  readonly channelStart: number;
+  readonly channelEnd: number;
+}
+
+/** Zero padding of non-batch `axis`: `before` zeros ahead of it and `after` behind. Digital. */
+export interface PadAttrs {
+  readonly axis: number;
+  readonly before: number;
+  readonly after: number;
+}
+
 export interface OpAttrs {
   input: InputAttrs;
   dense: DenseAttrs;
@@ -374,6 +424,9 @@ export interface OpAttrs {
   hardSigmoid: HardSigmoidAttrs;
   reduce: ReduceAttrs;
   slice: SliceAttrs;
+  mvm: MvmAttrs;
+  im2col: Im2colAttrs;
+  pad: PadAttrs;
 }
 
 /** Every operation the IR knows. */
@@ -420,6 +473,9 @@ export const OP_ARITY: { readonly [K in OpKind]: number | readonly [number, numb
   hardSigmoid: 1,
   reduce: 1,
   slice: 1,
+  mvm: 1,
+  im2col: 1,
+  pad: 1,
 };
 
 /** All op kinds, in a stable order (for error messages and exhaustive tests). */

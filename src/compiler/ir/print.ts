@@ -5,12 +5,16 @@
  */
 import type { Graph, Node } from './graph';
 import { isAnalog } from './graph';
-import type { ConstTensor } from './ops';
+import type { ConstTensor, MvmPlacement } from './ops';
 import { formatShape } from './shapes';
 
 function formatAttr(value: unknown): string {
   if (value && typeof value === 'object' && (value as ConstTensor).data instanceof Float32Array) {
     return formatShape((value as ConstTensor).shape);
+  }
+  if (value && typeof value === 'object' && 'rowBlocks' in value) {
+    const t = value as MvmPlacement;
+    return `${t.rowBlocks}x${t.colBlocks} ${t.device} tiles of ${t.tile} from #${t.firstTile}`;
   }
   return JSON.stringify(value);
 }
@@ -23,7 +27,7 @@ export function printNode(node: Node): string {
     .map(([k, v]) => `${k}: ${formatAttr(v)}`)
     .join(', ');
   const attrText = attrs ? ` {${attrs}}` : '';
-  const tag = isAnalog(node) ? '  # analog' : '';
+  const tag = isAnalog(node) || node.op === 'mvm' ? '  # analog' : '';
   return `%${node.name} = ${node.op}(${args})${attrText} : ${formatShape(node.outputShape)}${tag}`;
 }
 

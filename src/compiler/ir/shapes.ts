@@ -282,6 +282,33 @@ const RULES: { readonly [K in OpKind]: Rule<K> } = {
     if (a.keepDims) return x.map((d, i) => (a.axes.includes(i) ? 1 : d));
     return x.filter((_, i) => !a.axes.includes(i));
   },
+  mvm: (a, [x]) => {
+    if (a.matrix.shape.length !== 2) throw new ShapeError(`mvm matrix: expected [rows, cols], got ${fmt(a.matrix.shape)}`);
+    const [rows, cols] = a.matrix.shape;
+    if (x.length < 2 || x[x.length - 1] !== rows) {
+      throw new ShapeError(`mvm: input ${fmt(x)} must end in the matrix's ${rows} rows (matrix ${fmt(a.matrix.shape)})`);
+    }
+    return [...x.slice(0, -1), cols];
+  },
+  im2col: (a, [x]) => {
+    expectRank(x, 4, 'im2col input (NHWC)');
+    const c = x[3];
+    if (c === null || !Number.isInteger(a.channelStart) || !Number.isInteger(a.channelEnd) || a.channelStart < 0 || a.channelEnd > c || a.channelStart >= a.channelEnd) {
+      throw new ShapeError(`im2col channels [${a.channelStart}, ${a.channelEnd}) of ${fmt(x)}: expected 0 ≤ start < end ≤ channels`);
+    }
+    const width = a.window[0] * a.window[1] * (a.channelEnd - a.channelStart);
+    return windowShape(x, a.window, a.strides, a.dilations, a.padding, width, 'im2col');
+  },
+  pad: (a, [x]) => {
+    checkAxis(a.axis, x.length, 'pad');
+    if (!Number.isInteger(a.before) || !Number.isInteger(a.after) || a.before < 0 || a.after < 0) {
+      throw new ShapeError(`pad before = ${a.before}, after = ${a.after}: expected non-negative integers`);
+    }
+    const size = x[a.axis];
+    const out = [...x];
+    out[a.axis] = size === null ? null : size + a.before + a.after;
+    return out;
+  },
   slice: (a, [x]) => {
     checkAxis(a.axis, x.length, 'slice');
     const size = x[a.axis];
