@@ -130,6 +130,26 @@ export const ZIGGURAT_TAIL_RADIUS = ZIG_R;
 // global object is intercepted (jest's and every vm context: about 30× slower there).
 const { imul, abs, log, exp } = Math;
 
+/** One xoshiro128** step of the state in `st[at .. at + 3]`; returns its output as an int32. */
+function xoshiroNext(st: Int32Array, at: number): number {
+  const s0 = st[at];
+  let s1 = st[at + 1];
+  let s2 = st[at + 2];
+  let s3 = st[at + 3];
+  const r = s1 * 5;
+  const result = imul((r << 7) | (r >>> 25), 9);
+  const t = s1 << 9;
+  s2 ^= s0;
+  s3 ^= s1;
+  s1 ^= s2;
+  st[at] = s0 ^ s3;
+  s2 ^= t;
+  st[at + 1] = s1;
+  st[at + 2] = s2;
+  st[at + 3] = (s3 << 11) | (s3 >>> 21);
+  return result | 0;
+}
+
 /** A seeded random stream with label-derived children. */
 export class Rng {
   /**
@@ -199,44 +219,12 @@ export class Rng {
   /** Next raw 32-bit output (as a signed int32). */
   nextInt32(): number {
     if (!this.started) this.start();
-    const st = this.s;
-    const s0 = st[0];
-    let s1 = st[1];
-    let s2 = st[2];
-    let s3 = st[3];
-    const r = s1 * 5;
-    const result = imul((r << 7) | (r >>> 25), 9);
-    const t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    st[0] = s0 ^ s3;
-    s2 ^= t;
-    st[1] = s1;
-    st[2] = s2;
-    st[3] = (s3 << 11) | (s3 >>> 21);
-    return result | 0;
+    return xoshiroNext(this.s, 0);
   }
 
   /** Next raw 32-bit output of the second state, which only the ziggurat's slow path reads. */
   private nextSlowInt32(): number {
-    const st = this.s;
-    const s0 = st[4];
-    let s1 = st[5];
-    let s2 = st[6];
-    let s3 = st[7];
-    const r = s1 * 5;
-    const result = imul((r << 7) | (r >>> 25), 9);
-    const t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    st[4] = s0 ^ s3;
-    s2 ^= t;
-    st[5] = s1;
-    st[6] = s2;
-    st[7] = (s3 << 11) | (s3 >>> 21);
-    return result | 0;
+    return xoshiroNext(this.s, 4);
   }
 
   /** Uniform double in [0, 1) with 53 random bits. */

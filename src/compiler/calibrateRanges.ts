@@ -166,6 +166,50 @@ function keyOfLayer(l: ProgrammedLayer): number {
 }
 
 /**
+ * Rows of a calibration input worked on at once. A convolution's whole-batch patch
+ * matrix is hundreds of MB; its DAC codes and currents, made a slice at a time, are
+ * not held beside it (tfjs-wasm's heap, which never shrinks, stayed at 800 MB per
+ * calibrated CNN-6 chip when they were).
+ */
+const CALIBRATION_ROWS = 1 << 13;
+
+/** `fn` on each slice of at most {@link CALIBRATION_ROWS} rows of `x`, in order. */
+function forRowChunks(x: tf.Tensor2D, fn: (rows: tf.Tensor2D) => void): void {
+  const [n, width] = x.shape;
+  if (n <= CALIBRATION_ROWS) return fn(x);
+  // One read of x, not tf.slice: tfjs-wasm's slice copies its whole input out of the heap per call.
+  const data = x.dataSync() as Float32Array;
+  for (let r0 = 0; r0 < n; r0 += CALIBRATION_ROWS) {
+    const r1 = Math.min(n, r0 + CALIBRATION_ROWS);
+    const rows = tf.tensor2d(data.subarray(r0 * width, r1 * width), [r1 - r0, width]);
+    try {
+      fn(rows);
+    } finally {
+      rows.dispose();
+    }
+  }
+}
+
+/** `fn` of each row slice of `x` (as {@link forRowChunks}), the results stacked in row order. */
+function mapRowChunks(x: tf.Tensor2D, fn: (rows: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
+  if (x.shape[0] <= CALIBRATION_ROWS) return fn(x);
+  const parts: tf.Tensor2D[] = [];
+  forRowChunks(x, (rows) => parts.push(fn(rows)));
+  const out = tf.concat(parts, 0) as tf.Tensor2D;
+  tf.dispose(parts);
+  return out;
+}
+
+/** max |x| over all of `x`, a row slice at a time. */
+function maxAbsOf(x: tf.Tensor2D): number {
+  let m = 0;
+  forRowChunks(x, (rows) => {
+    m = Math.max(m, tf.tidy(() => tf.max(tf.abs(rows))).dataSync()[0]);
+  });
+  return m;
+}
+
+/**
  * Column currents of each row block of tiles for inputs `x` through `dac`, in the
  * engines' units (µS × normalised volts: current per V_read), with the factor that
  * takes a normalised output back to input units. Every step frees its intermediates
@@ -274,8 +318,10 @@ function convertCurrents(l: ProgrammedLayer, currents: tf.Tensor2D[], rowScale: 
 
 /** Noise-free MVM of a layer with its converters: what the chip computes without read and sensing noise. */
 function convertedMvm(l: ProgrammedLayer, x: tf.Tensor2D, matrices: BlockMatrices): tf.Tensor2D {
-  const { currents, rowScale } = blockCurrents(l, x, l.dac, matrices);
-  return convertCurrents(l, currents, rowScale);
+  return mapRowChunks(x, (rows) => {
+    const { currents, rowScale } = blockCurrents(l, rows, l.dac, matrices);
+    return convertCurrents(l, currents, rowScale);
+  });
 }
 
 /**
@@ -371,6 +417,11 @@ const isPlain = (l: ProgrammedLayer) => !l.slices && inputEncodingOf(l.chip).kin
  * the ADC converts each cycle).
  */
 function observeAdc(l: ProgrammedLayer, x: tf.Tensor2D, dac: DacSpec, stats: AdcStats, histogram: boolean, matrices: BlockMatrices): void {
+  forRowChunks(x, (rows) => observeAdcRows(l, rows, dac, stats, histogram, matrices));
+}
+
+/** {@link observeAdc} on one slice of rows. */
+function observeAdcRows(l: ProgrammedLayer, x: tf.Tensor2D, dac: DacSpec, stats: AdcStats, histogram: boolean, matrices: BlockMatrices): void {
   const encoding = inputEncodingOf(l.chip);
   if (encoding.kind === 'amplitude') {
     const { currents, rowScale } = blockCurrents(l, x, dac, matrices);
@@ -402,7 +453,7 @@ function rangesOn(l: ProgrammedLayer, x: tf.Tensor2D, samples: number, matrices:
   }
   const percentile = l.chip.calibration.method === 'percentile';
   const dacMaxAbs = needsDac(l)
-    ? dacRange(l, statOf(() => x.dataSync() as Float32Array, tf.tidy(() => tf.max(tf.abs(x))).dataSync()[0], percentile, 4096))
+    ? dacRange(l, statOf(() => x.dataSync() as Float32Array, maxAbsOf(x), percentile, 4096))
     : null;
   let adcFullScaleMicroAmps: Float32Array | null = null;
   if (needsAdc(l)) {
