@@ -123,6 +123,15 @@ export function useNormalKernel(enabled: boolean): void {
   kernelEnabled = enabled;
 }
 
+/**
+ * The name of the noise generator (bit generator and normal sampler). Study results
+ * record it, so a study resumed by an ohmic that draws differently is refused
+ * rather than mixing two generators' points.
+ */
+export const NOISE_GENERATOR = 'xoshiro128**/ziggurat256';
+/** What results written before the generator was recorded were drawn with. */
+export const LEGACY_NOISE_GENERATOR = 'xoshiro128**/ziggurat128';
+
 /** The ziggurat's radius: draws beyond ±R come from its tail sampler (for tests). */
 export const ZIGGURAT_TAIL_RADIUS = ZIG_R;
 

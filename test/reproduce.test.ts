@@ -21,6 +21,7 @@ import { readTransferFile, table11Commands, table11Report } from '../src/study/r
 import { table11TextTables } from '../src/study/reproduce/document';
 import { PAPER_TABLE_11 } from '../src/study/reproduce/paperTables';
 import { DataError } from '../src/errors';
+import { LEGACY_NOISE_GENERATOR, NOISE_GENERATOR } from '../src/rng';
 import { accuracyVsVotes } from '../src/models/voting';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ohmic-reproduce-'));
@@ -249,5 +250,26 @@ describe('reproduce Table 11 (from ohmic attack results)', () => {
     expect(c.transfer.join(' ')).toContain('attack --source zoo:madrycnn4-mnist-adv --target zoo:cnn6-mnist-adv --eps 0.3 --step 0.05 --iters 20 --restarts 20 --sigma 0,0.1,0.2,0.3,0.4 --devices reram --runs 20 --limit 1000');
     expect(c.naturalTarget).toEqual(expect.arrayContaining(['--examples', path.join(dirs.attackDir, 'adversarial.npy')]));
     expect(c.whiteBox).toEqual(expect.arrayContaining(['--white-box-sigma', '0.4', '--limit', '200']));
+  });
+});
+
+describe('stored cells record their noise generator', () => {
+  test('a cell drawn by another generator is recomputed by a run and read, and counted, only by a report', () => {
+    const cells = path.join(dir, 'gen', 'cells');
+    fs.mkdirSync(cells, { recursive: true });
+    const spec = { kind: 'signal', model: 'zoo:cnn6-mnist-mult-0', dataset: 'mnist', noise: 'multiplicative', sigma: 0.4, runs: 2 };
+    const legacy = { spec, accuracies: [0.9, 0.91] };
+    fs.writeFileSync(path.join(cells, 'old.json'), JSON.stringify(legacy));
+    fs.writeFileSync(path.join(cells, 'w.json'), JSON.stringify({ spec: { kind: 'weights', model: 'm' }, meanAbs: 0.1, count: 3 }));
+    const run = openResults(path.join(dir, 'gen'));
+    expect(run.has('old.json')).toBe(false); // a computing run redraws it
+    expect(run.has('w.json')).toBe(true); // weight statistics draw nothing
+    const report = openResults(path.join(dir, 'gen'), true);
+    expect(report.get('old.json')).toEqual(legacy);
+    expect([...report.staleGenerators()]).toEqual([[LEGACY_NOISE_GENERATOR, 1]]);
+    run.put('old.json', legacy as never);
+    expect(JSON.parse(fs.readFileSync(path.join(cells, 'old.json'), 'utf8')).generator).toBe(NOISE_GENERATOR);
+    expect(openResults(path.join(dir, 'gen')).has('old.json')).toBe(true);
+    expect(openResults(path.join(dir, 'gen'), true).staleGenerators().size).toBe(0);
   });
 });

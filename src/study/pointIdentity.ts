@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../errors';
+import { LEGACY_NOISE_GENERATOR } from '../rng';
 import type { StudyConfig, StudyPoint } from './grid';
 import { canonicalJson } from './studyHardware';
 
@@ -53,10 +54,15 @@ export interface PointIdentity {
   /** The resolved hardware as canonical JSON data (sorted keys). */
   readonly hardware: unknown;
   readonly data: DataIdentity;
+  /**
+   * The noise generator the point drew with (`NOISE_GENERATOR`); absent in lines
+   * written before it was recorded, which drew with `LEGACY_NOISE_GENERATOR`.
+   */
+  readonly generator?: string;
 }
 
 /** The part of an identity an identifier computes per point (the study hash is the run's). */
-export type PointContent = Omit<PointIdentity, 'study'>;
+export type PointContent = Omit<PointIdentity, 'study' | 'generator'>;
 
 /** Computes a point's content identity; may throw a named error (a missing model file). */
 export type PointIdentifier = (point: StudyPoint) => PointContent;
@@ -243,6 +249,9 @@ export function describeIdentityChange(
   if (d0.fingerprint !== d1.fingerprint) {
     return `data files changed (${d1.name} fingerprint ${shortHash(d0.fingerprint)} ${arrow} ${shortHash(d1.fingerprint)})`;
   }
+  const g0 = before.generator ?? LEGACY_NOISE_GENERATOR;
+  const g1 = now.generator ?? LEGACY_NOISE_GENERATOR;
+  if (g0 !== g1) return `noise generator changed (${g0} ${arrow} ${g1}: the same seeds draw other numbers)`;
   if (options.checkStudy !== false && before.study !== now.study) {
     return `study config changed (study ${before.study} ${arrow} ${now.study})`;
   }
@@ -274,6 +283,7 @@ export function parseIdentity(raw: unknown, where: string): PointIdentity {
   }
   const fp = (data as Record<string, unknown>).fingerprint;
   if (!(fp === null || (typeof fp === 'string' && /^[0-9a-f]{64}$/.test(fp)))) fail('.data.fingerprint: expected 64 hex digits or null');
+  if (raw.generator !== undefined && (typeof raw.generator !== 'string' || raw.generator === '')) fail('.generator: expected the name of a noise generator');
   return raw as unknown as PointIdentity;
 }
 
@@ -284,5 +294,6 @@ export function canonicalIdentity(identity: PointIdentity): PointIdentity {
     model: { source: identity.model.source, sha256: identity.model.sha256 },
     hardware: canonicalHardware(identity.hardware),
     data: { name: identity.data.name, limit: identity.data.limit, fingerprint: identity.data.fingerprint },
+    ...(identity.generator !== undefined ? { generator: identity.generator } : {}),
   };
 }

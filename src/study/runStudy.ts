@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
+import { NOISE_GENERATOR } from '../rng';
 import { ConfigError, DataError } from '../errors';
 import { Rng } from '../rng';
 import { chipEvaluatorPath } from './chipEvaluatorModule';
@@ -244,7 +245,7 @@ export async function runStudy(
   const identify = identifierFor(evaluate, options.identify);
   const study = studyFingerprint(config);
   // Computed for every point before any work, so a missing model file or dataset is named before the first point.
-  const identities = new Map(points.map((p) => [p.id, { study, ...identify(p) } as PointIdentity]));
+  const identities = new Map(points.map((p) => [p.id, { study, ...identify(p), generator: NOISE_GENERATOR } as PointIdentity]));
   const identityOf = (p: StudyPoint): PointIdentity => identities.get(p.id)!;
   const plan = planResume(points, config.rootSeed, options.resultsPath, identityOf, shard);
   const todo = plan.todo;

@@ -19,6 +19,7 @@ import {
   studyFingerprint,
   type PointIdentifier,
 } from '../../src/study/pointIdentity';
+import { LEGACY_NOISE_GENERATOR, NOISE_GENERATOR } from '../../src/rng';
 import { parseRecord } from '../../src/study/resultRecord';
 import { mergeResultFiles, normaliseResultsFile, readResults } from '../../src/study/resultsFile';
 import { runStudy } from '../../src/study/runStudy';
@@ -100,6 +101,7 @@ describe('records carry their identity', () => {
         model: { source: 'file', sha256: fileSha256(model) },
         hardware: { device: 'reram' },
         data: { name: 'mnist', limit: 100, fingerprint: null },
+        generator: NOISE_GENERATOR,
       });
     }
     const line = fs.readFileSync(file, 'utf8').split('\n')[0];
@@ -130,6 +132,21 @@ describe('resume checks the stored points against the study', () => {
     );
     expect(c.calls).toBe(0);
     expect(fs.readFileSync(file, 'utf8')).toBe(before);
+  });
+
+  test('points drawn by another noise generator (lines from before it was recorded) are refused by name', async () => {
+    const model = path.join(dir, 'm.onnx');
+    fs.writeFileSync(model, 'a model');
+    const file = path.join(dir, 'r.jsonl');
+    await runStudy(fileStudy(model, { votes: [1] }), createFakeEvaluator(), { resultsPath: file });
+    // As an ohmic before the generator was recorded wrote it.
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(`,"generator":"${NOISE_GENERATOR}"`, ''));
+    expect(readResults(file)[0].identity!.generator).toBeUndefined();
+    const c = counting();
+    await expect(runStudy(fileStudy(model), c.evaluate, { resultsPath: file })).rejects.toThrow(
+      `noise generator changed (${LEGACY_NOISE_GENERATOR} → ${NOISE_GENERATOR}: the same seeds draw other numbers); rerun without --resume`,
+    );
+    expect(c.calls).toBe(0);
   });
 
   test('a stored point the grid does not have is an error (two grids never mix); a grown grid resumes', async () => {
@@ -300,6 +317,7 @@ describe('the chip evaluator identifies points by zoo weights, resolved hardware
       model: { source: 'zoo', sha256: sha },
       hardware: { kind: 'signal', noise: { kind: 'multiplicative', sigma: 0.2 } },
       data: { name: 'mnist', limit: 10, fingerprint: filesFingerprint(mnist) },
+      generator: NOISE_GENERATOR,
     });
     // As if the zoo entry had been retrained since: the stored hash is not the manifest's.
     const other = 'f'.repeat(64);

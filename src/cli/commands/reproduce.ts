@@ -10,6 +10,7 @@
  * `ohmic attack` runs (--attack-dir, --white-box-dir, --natural-target-dir) and runs
  * the missing ones first, through the same command (src/study/reproduce/table11.ts).
  */
+import { NOISE_GENERATOR } from '../../rng';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -286,6 +287,13 @@ export function registerReproduce(program: Command): void {
       const pendingSweep = sweepChains.filter((t) => !t.done);
       const remarks: string[] = [];
       if (flags.reportOnly) remarks.push(`This document was regenerated from the stored results in \`${path.relative(packageRoot(), outDir) || outDir}/cells\` (\`--report-only\`): the command above computes them, and resumes where they stop.`);
+      if (run.staleGenerators.size > 0) {
+        const which = [...run.staleGenerators].map(([g, n]) => `${n} with ${g}`).join(', ');
+        remarks.push(
+          `Noise generator: the stored cells were drawn ${which}, an earlier ohmic's generator; this ohmic draws with ${NOISE_GENERATOR}. ` +
+            'Rerunning the command (without `--report-only`) redraws them: the numbers move within their spread, not bit for bit.',
+        );
+      }
       if (run.missing > 0) {
         remarks.push(`Cells without a result yet (${run.missing}; their rows show —): ${run.missingFiles.map((f) => `\`${f.replace(/\.json$/, '')}\``).join(', ')}.`);
       }

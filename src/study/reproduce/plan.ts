@@ -17,6 +17,7 @@ import { ConfigError, DataError } from '../../errors';
 import { readZooManifest, type ZooEntry } from '../../models/zoo';
 import { PRESET_NAMES } from '../../crossbar/presets';
 import { writeFileAtomic } from '../resultsFile';
+import { LEGACY_NOISE_GENERATOR, NOISE_GENERATOR } from '../../rng';
 import { cellFileName, modelId, type CellResult, type CellSpec, type ReproDataset, type SignalNoiseKind } from './cells';
 import type { Table11Dirs } from './table11';
 import { PAPER_SIGMAS, PAPER_TABLE_2, PAPER_TABLE_3, PAPER_TABLE_5, PAPER_TABLE_6, PAPER_TABLE_7, PAPER_TABLE_8, PAPER_TABLE_9, type PaperSweepTable, type PaperVotingTable } from './paperTables';
@@ -217,29 +218,54 @@ function planned(spec: PlannedSpec, limit: number | null): PlannedCell {
   return { spec, limit, file: plannedFile(spec, limit) };
 }
 
-/** Results found in a cells folder, by file name. */
+/**
+ * Results found in a cells folder, by file name. A result drawn with noise records
+ * the noise generator it drew with; one from another generator (or from before
+ * generators were recorded) is stale: a run recomputes it, and only a report from
+ * stored results (`acceptStale`) reads it, and says so.
+ */
 export class ResultStore {
   private readonly results = new Map<string, StoredResult>();
-  constructor(readonly dir: string) {
+  private readonly stale = new Map<string, StoredResult>();
+  constructor(
+    readonly dir: string,
+    private readonly options: { readonly acceptStale?: boolean } = {},
+  ) {
     if (!fs.existsSync(dir)) return;
     for (const f of fs.readdirSync(dir)) {
       if (!f.endsWith('.json') || f.startsWith('.')) continue;
+      let r: StoredResult & { generator?: string };
       try {
-        this.results.set(f, JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as StoredResult);
+        r = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as StoredResult & { generator?: string };
       } catch (err) {
         throw new DataError(path.join(dir, f), `not a reproduce result (${(err as Error).message}); delete it to recompute`);
       }
+      const drawn = r.spec?.kind !== 'weights';
+      (drawn && r.generator !== NOISE_GENERATOR ? this.stale : this.results).set(f, r);
     }
   }
   get(file: string): StoredResult | undefined {
-    return this.results.get(file);
+    return this.results.get(file) ?? (this.options.acceptStale ? this.stale.get(file) : undefined);
   }
   has(file: string): boolean {
-    return this.results.has(file);
+    return this.get(file) !== undefined;
+  }
+  /** Stale results a report reads (`acceptStale`), by the generator they were drawn with. */
+  staleGenerators(): Map<string, number> {
+    const out = new Map<string, number>();
+    if (!this.options.acceptStale) return out;
+    for (const [f, r] of this.stale) {
+      if (this.results.has(f)) continue;
+      const g = (r as { generator?: string }).generator ?? LEGACY_NOISE_GENERATOR;
+      out.set(g, (out.get(g) ?? 0) + 1);
+    }
+    return out;
   }
   put(file: string, result: StoredResult): void {
-    writeFileAtomic(path.join(this.dir, file), JSON.stringify(result) + '\n');
-    this.results.set(file, result);
+    const stamped = result.spec.kind === 'weights' ? result : { ...result, generator: NOISE_GENERATOR };
+    writeFileAtomic(path.join(this.dir, file), JSON.stringify(stamped) + '\n');
+    this.results.set(file, stamped);
+    this.stale.delete(file);
   }
 }
 

@@ -43,13 +43,15 @@ export interface ReproductionRun {
   /** File names of the planned cells with no result yet. */
   readonly missingFiles: readonly string[];
   readonly planned: number;
+  /** Stored results the report read that another noise generator drew, by generator (reports from stored results only). */
+  readonly staleGenerators: ReadonlyMap<string, number>;
   readonly report: ReproductionReport;
   readonly seconds: number;
 }
 
-/** The results folder's cells, opened (for assembling a report without running). */
-export function openResults(outDir: string): ResultStore {
-  return new ResultStore(path.join(outDir, 'cells'));
+/** The results folder's cells, opened; `acceptStale` for a report from stored results (see `ResultStore`). */
+export function openResults(outDir: string, acceptStale = false): ResultStore {
+  return new ResultStore(path.join(outDir, 'cells'), { acceptStale });
 }
 
 /** Cell order within a round: by model, so each model is loaded once. */
@@ -60,7 +62,7 @@ function byModel(a: PlannedCell, b: PlannedCell): number {
 export async function runReproduction(o: ReproduceOptions, run: RunReproductionOptions): Promise<ReproductionRun> {
   await initBackend();
   const t0 = Date.now();
-  const store = openResults(run.outDir);
+  const store = openResults(run.outDir, run.compute === false);
   const evaluator = new CellEvaluator({ dataDir: run.dataDir, rootSeed: o.rootSeed, workers: run.workers, maxVotes: o.votes });
   const matched = (f: Parameters<typeof logitMatchedSigma>[0], d: string) => logitMatchedSigma(f, d, o, store);
   const mine = (c: PlannedCell) => !run.shard || shardOf(c.file, run.shard.count) === run.shard.index;
@@ -99,6 +101,7 @@ export async function runReproduction(o: ReproduceOptions, run: RunReproductionO
     missing: missingFiles.length,
     missingFiles,
     planned: plan.length,
+    staleGenerators: store.staleGenerators(),
     report: assembleReport(o, store),
     seconds: (Date.now() - t0) / 1000,
   };
