@@ -31,7 +31,7 @@ import {
 import { buildResultRecord, serializeRecord, type PointResult, type ResultRecord } from './resultRecord';
 import { openResultsFile, scanResultsFile, writeFileAtomic } from './resultsFile';
 import { selectShard, WHOLE_GRID, type Shard } from './shard';
-import { evaluateOnWorkers, type SeededPoint } from './workerPool';
+import { evaluateOnWorkers, type SeededPoint, type StudyWorkerPool } from './workerPool';
 
 /** Progress of a study, reported through {@link RunStudyOptions.onProgress}. */
 export interface StudyProgress {
@@ -61,6 +61,11 @@ export interface RunStudyOptions {
    * {@link EvaluatorModule}.
    */
   readonly workers?: number | 'auto';
+  /**
+   * Worker threads shared with other studies run at the same time (`npm start`'s
+   * two grids); replaces `workers`. The caller terminates it.
+   */
+  readonly pool?: StudyWorkerPool;
   readonly onProgress?: (progress: StudyProgress) => void;
   /**
    * What each point is computed from, by content (model hash, hardware, data):
@@ -274,11 +279,11 @@ export async function runStudy(
     };
 
     progress('start');
-    if (workers > 1) {
+    if (options.pool || workers > 1) {
       const seeds = new Map(todo.map((t) => [t.point.id, t.seed]));
-      await evaluateOnWorkers(todo, evaluate as EvaluatorModule, workers, (point, result) =>
-        write(point, seeds.get(point.id)!, result),
-      );
+      const onResult = (point: StudyPoint, result: unknown) => write(point, seeds.get(point.id)!, result);
+      if (options.pool) await options.pool.run(todo, onResult);
+      else await evaluateOnWorkers(todo, evaluate as EvaluatorModule, workers, onResult);
     } else {
       const fn = typeof evaluate === 'function' ? evaluate : await loadEvaluator(evaluate);
       for (const { point, seed } of todo) {

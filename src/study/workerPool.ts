@@ -129,6 +129,97 @@ class PointWorker {
  * points in flight are finished (and reported), the workers are stopped and the
  * failure is thrown.
  */
+/** One `StudyWorkerPool.run` call: its groups left, its first failure in grid order. */
+interface PoolCall {
+  groups: number;
+  failure: unknown;
+  failedAt: number;
+  readonly onResult: (point: StudyPoint, result: unknown) => void;
+  settle(): void;
+}
+
+/**
+ * Study workers shared by several grids (`npm start` runs two): each `run` queues its
+ * points, grouped by affinity, and every idle worker takes the next group of any
+ * call, so one grid's tail overlaps the next grid's start and the workers start once.
+ */
+export class StudyWorkerPool {
+  private readonly workers: PointWorker[] = [];
+  private readonly idle: PointWorker[] = [];
+  private readonly queue: Array<{ items: readonly SeededPoint[]; call: PoolCall }> = [];
+
+  constructor(
+    private readonly evaluator: EvaluatorModule,
+    readonly size: number,
+  ) {}
+
+  /**
+   * Evaluates `items`; resolves when all have run. After a failure, the points ahead
+   * of it in the grid still run (their results are kept), the rest do not.
+   * @throws the first failure in grid order.
+   */
+  async run(items: readonly SeededPoint[], onResult: (point: StudyPoint, result: unknown) => void, affinity: (point: StudyPoint) => string = votesAffinity): Promise<void> {
+    if (items.length === 0) return;
+    // Points of one affinity group go to one worker, in order, so its caches serve them.
+    const groups = new Map<string, SeededPoint[]>();
+    for (const item of items) {
+      const key = affinity(item.point);
+      const g = groups.get(key);
+      if (g) g.push(item);
+      else groups.set(key, [item]);
+    }
+    let settle = (): void => undefined;
+    const done = new Promise<void>((resolve) => (settle = resolve));
+    const call: PoolCall = { groups: groups.size, failure: null, failedAt: Infinity, onResult, settle: () => settle() };
+    for (const g of groups.values()) this.queue.push({ items: g, call });
+    const busy = this.workers.length - this.idle.length;
+    while (this.workers.length < Math.min(this.size, busy + this.queue.length)) {
+      const w = new PointWorker(this.evaluator);
+      this.workers.push(w);
+      this.idle.push(w);
+    }
+    for (const w of this.idle.splice(0, Math.min(this.idle.length, this.queue.length))) void this.serve(w);
+    await done;
+    if (call.failure !== null) throw call.failure;
+  }
+
+  /** Runs queued groups on `worker` until the queue is empty. */
+  private async serve(worker: PointWorker): Promise<void> {
+    try {
+      await worker.ready;
+    } catch (err) {
+      // A worker that cannot start fails every call it would have served.
+      for (const job of this.queue.splice(0)) {
+        job.call.failure ??= err;
+        if (--job.call.groups === 0) job.call.settle();
+      }
+      this.idle.push(worker);
+      return;
+    }
+    for (let job = this.queue.shift(); job !== undefined; job = this.queue.shift()) {
+      const { call } = job;
+      for (const item of job.items) {
+        if (item.point.index > call.failedAt) continue;
+        try {
+          call.onResult(item.point, await worker.run(item));
+        } catch (err) {
+          if (item.point.index < call.failedAt) {
+            call.failure = err;
+            call.failedAt = item.point.index;
+          }
+        }
+      }
+      if (--call.groups === 0) call.settle();
+    }
+    this.idle.push(worker);
+  }
+
+  async terminate(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Evaluates `items` on a pool of `size` workers made for the call (see {@link StudyWorkerPool.run}). */
 export async function evaluateOnWorkers(
   items: readonly SeededPoint[],
   evaluator: EvaluatorModule,
@@ -137,42 +228,10 @@ export async function evaluateOnWorkers(
   affinity: (point: StudyPoint) => string = votesAffinity,
 ): Promise<void> {
   if (items.length === 0) return;
-  // Points of one affinity group go to one worker, in order, so its caches serve them.
-  const groups = new Map<string, SeededPoint[]>();
-  for (const item of items) {
-    const key = affinity(item.point);
-    const g = groups.get(key);
-    if (g) g.push(item);
-    else groups.set(key, [item]);
-  }
-  const queue = [...groups.values()];
-  const workers: PointWorker[] = [];
+  const pool = new StudyWorkerPool(evaluator, Math.min(size, items.length));
   try {
-    for (let i = 0; i < Math.min(size, queue.length); i++) workers.push(new PointWorker(evaluator));
-    await Promise.all(workers.map((w) => w.ready));
-    let next = 0;
-    let failure: unknown = null;
-    // After a failure, the points ahead of it in the grid still run (they are kept), the rest do not.
-    let failedAt = Infinity;
-    await Promise.all(
-      workers.map(async (worker) => {
-        while (next < queue.length) {
-          for (const item of queue[next++]) {
-            if (item.point.index > failedAt) continue;
-            try {
-              onResult(item.point, await worker.run(item));
-            } catch (err) {
-              if (item.point.index < failedAt) {
-                failure = err;
-                failedAt = item.point.index;
-              }
-            }
-          }
-        }
-      }),
-    );
-    if (failure !== null) throw failure;
+    await pool.run(items, onResult, affinity);
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await pool.terminate();
   }
 }

@@ -82,6 +82,13 @@ describe('chip evaluator', () => {
     expect(replicas.metrics!.latencyNs).toBeCloseTo(m1.latencyNs as number, 6);
     expect(replicas.metrics!.tiles).toBe(4 * (m1.tiles as number));
     expect(one.accuracyPerSeed[0]).toBeGreaterThan(digitalAccuracy - 0.05);
+    // The energy is counted on the point's own chip, on its first pass over every test sample:
+    // one figure for the whole vote sweep, and a fresh evaluator (another worker) counts the same.
+    expect(m1.energyMeasuredSamples).toBe(LIMIT);
+    expect(passes.metrics!.energyPerInferencePicojoules).toBe(m1.energyPerInferencePicojoules);
+    const elsewhere = await (await createChipEvaluator({}))(point({ device: 'reram', votes: 4 }), Rng.fromSeed(2));
+    expect(elsewhere.metrics!.energyPerInferencePicojoules).toBe(m1.energyPerInferencePicojoules);
+    expect(elsewhere.metrics!.adcClippedFraction).toBe(m1.adcClippedFraction);
   });
 
   it('rejects inconsistent points before running them', () => {

@@ -8,6 +8,7 @@ import { StudyEvaluationError, type EvaluatorModule } from '../../src/study/eval
 import { expandGrid } from '../../src/study/grid';
 import { mergeResultFiles, normaliseResultsFile, readResults } from '../../src/study/resultsFile';
 import { runStudy, type StudyProgress } from '../../src/study/runStudy';
+import { StudyWorkerPool } from '../../src/study/workerPool';
 import { createFakeEvaluator } from './fixtures/fakeEvaluator';
 import { expectRejects } from '../helpers/expectThrows';
 import { fixtureConfig } from './fixtures/studyConfig';
@@ -174,6 +175,24 @@ describe('worker threads', () => {
     expect(events.filter((e) => e.kind === 'point')).toHaveLength(24);
     normaliseResultsFile(file, order);
     expect(fs.readFileSync(file, 'utf8')).toBe(reference);
+  });
+
+  test('two studies at once on one shared pool give what each gives alone', async () => {
+    const reference = await referenceBytes();
+    const other = fixtureConfig({ rootSeed: 4 });
+    const alone = path.join(dir, 'alone4.jsonl');
+    await runStudy(other, createFakeEvaluator(), { resultsPath: alone });
+    const pool = new StudyWorkerPool(fakeModule(), 2);
+    const [a, b] = [path.join(dir, 'pa.jsonl'), path.join(dir, 'pb.jsonl')];
+    try {
+      await Promise.all([runStudy(config, fakeModule(), { resultsPath: a, pool }), runStudy(other, fakeModule(), { resultsPath: b, pool })]);
+    } finally {
+      await pool.terminate();
+    }
+    normaliseResultsFile(a, order);
+    normaliseResultsFile(b, expandGrid(other).map((p) => p.id));
+    expect(fs.readFileSync(a, 'utf8')).toBe(reference);
+    expect(fs.readFileSync(b, 'utf8')).toBe(fs.readFileSync(alone, 'utf8'));
   });
 
   test('a module evaluator also runs in-process with workers = 1', async () => {

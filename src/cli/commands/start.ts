@@ -1,11 +1,13 @@
 /** `ohmic start`: the main job behind `npm start` (see src/study/defaultStudy.ts). */
 import * as fs from 'fs';
+import { availableParallelism } from 'os';
 import * as path from 'path';
 import type { Command } from 'commander';
 import { initBackend } from '../../backend';
 import { ConfigError } from '../../errors';
 import { expandGrid } from '../../study/grid';
 import { runStudy } from '../../study/runStudy';
+import { StudyWorkerPool } from '../../study/workerPool';
 import { normaliseResultsFile, readResults } from '../../study/resultsFile';
 import { writeStudyOutputs } from '../../study/studyOutputs';
 import { summaryMarkdown } from '../../study/summary';
@@ -50,20 +52,25 @@ export function registerStart(program: Command): void {
       const started = performance.now();
       const total = expandGrid(chips).length + expandGrid(signal).length;
       const bar = showsProgress(process.stderr, process.env) ? progressBar(process.stderr) : null;
-      let before = 0;
       const evaluator = chipEvaluatorModule({ dataDir: embeddedMnistDir() });
+      // Both grids at once on one pool: the workers start once, and the chips' tail overlaps the signal level.
+      const pool = new StudyWorkerPool(evaluator, workers === 'auto' ? Math.max(1, availableParallelism()) : workers);
+      const counts = new Map<string, { done: number; computed: number }>();
+      const update = (key: string, done: number, computed: number): void => {
+        counts.set(key, { done, computed });
+        const sum = [...counts.values()].reduce((a, c) => ({ done: a.done + c.done, computed: a.computed + c.computed }), { done: 0, computed: 0 });
+        bar?.update({ ...sum, total, elapsedMs: performance.now() - started });
+      };
       try {
-        for (const [config, file] of [[chips, files.chips], [signal, files.signal]] as const) {
-          const report = await runStudy(config, evaluator, {
-            resultsPath: file,
-            workers,
-            onProgress: bar ? (p) => bar.update({ done: before + p.skipped + p.computed, total, computed: p.computed, elapsedMs: performance.now() - started }) : undefined,
-          });
-          before += report.total;
-          normaliseResultsFile(file, expandGrid(config).map((p) => p.id));
-        }
+        await Promise.all(
+          ([['chips', chips, files.chips], ['signal', signal, files.signal]] as const).map(async ([key, config, file]) => {
+            await runStudy(config, evaluator, { resultsPath: file, pool, onProgress: (p) => update(key, p.skipped + p.computed, p.computed) });
+            normaliseResultsFile(file, expandGrid(config).map((p) => p.id));
+          }),
+        );
       } finally {
         bar?.end();
+        await pool.terminate();
       }
       const records = [...readResults(files.chips), ...readResults(files.signal)];
       const outputs = await writeStudyOutputs(records, outDir);
