@@ -290,7 +290,7 @@ export function registerReproduce(program: Command): void {
       if (run.staleGenerators.size > 0) {
         const which = [...run.staleGenerators].map(([g, n]) => `${n} with ${g}`).join(', ');
         remarks.push(
-          `Noise generator: the stored cells were drawn ${which}, an earlier ohmic's generator; this ohmic draws with ${NOISE_GENERATOR}. ` +
+          `Noise generator: of the stored cells this document reads, ${which} (an earlier ohmic's generator); this ohmic draws with ${NOISE_GENERATOR}. ` +
             'Rerunning the command (without `--report-only`) redraws them: the numbers move within their spread, not bit for bit.',
         );
       }
