@@ -20,7 +20,7 @@ import { verifyGraph } from './ir/verify';
 import { fromTfjsLayersModel } from './frontends/tfjsLayers';
 import { GraphExecutor, NOISE_OFF, signalNoiseHook, type MvmHook, type ExecutorInputs } from './executor';
 import { foldBatchNorm } from './passes/foldBatchNorm';
-import { FOLD_BATCH_NORM, LOWER_TO_MVM, placePass, runPasses, STRIP_SOFTMAX, stripFinalSoftmax, type PassTrace } from './passes/pipeline';
+import { LOWER_TO_MVM, placePass, runPasses, stripFinalSoftmax, type PassTrace } from './passes/pipeline';
 import { planChip, type ChipPlan, type LayerOverrides, type RawChipConfig } from './chipPlan';
 import { ProgrammedChip } from './programmedChip';
 import { buildReport, type CompileReport, type ReportOptions } from './report';
@@ -124,15 +124,16 @@ export class CompiledModel {
   /** Every analog layer with the names per-layer overrides accept. */
   readonly layerNames: readonly LayerNames[];
   private readonly deviceExecutor: GraphExecutor;
-  private readonly source: Graph;
+  /** The graph after each stage the constructor ran (input, softmax stripped, batch norm folded). */
+  private readonly stages: readonly PassTrace[];
   private lowered: PassTrace[] | null = null;
   private readonly signalExecutor: GraphExecutor;
 
   constructor(source: Graph, readonly options: CompileOptions) {
     const fold = options.foldBatchNorm ?? 'auto';
     if (!FOLD_MODES.includes(fold)) throw new ConfigError('foldBatchNorm', fold, `one of ${FOLD_MODES.join(', ')}`);
-    this.source = verifyGraph(source);
-    const stripped = stripFinalSoftmax(this.source);
+    const input = verifyGraph(source);
+    const stripped = stripFinalSoftmax(input);
     if (stripped.endsInSoftmax) verifyGraph(stripped.graph);
     this.endsInSoftmax = stripped.endsInSoftmax;
     this.softmaxAxis = stripped.axis;
@@ -145,6 +146,11 @@ export class CompiledModel {
     this.graph = foldDevice ? folded.graph : stripped.graph;
     this.signalGraph = !foldSignal ? signalSource : signalSource === stripped.graph ? folded.graph : foldBatchNorm(signalSource).graph;
     this.foldedBatchNorms = foldDevice ? folded.folded : [];
+    this.stages = [
+      { pass: 'input', graph: input },
+      { pass: 'stripFinalSoftmax', graph: stripped.graph },
+      ...(foldDevice ? [{ pass: 'foldBatchNorm', graph: folded.graph }] : []),
+    ];
     this.layerNames = analogLayerNames(this.graph, this.foldedBatchNorms, options.sourceNames);
     const layers = resolveLayerOverrides(options.layers, this.layerNames);
     this.plan = planChip(this.graph, options.chip as RawChipConfig, layers, options.replicas ?? 1);
@@ -159,8 +165,8 @@ export class CompiledModel {
    * each product on the plan's tiles. The last entry is {@link loweredGraph}.
    */
   passTrace(): readonly PassTrace[] {
-    const fold = (this.options.foldBatchNorm ?? 'auto') !== 'never';
-    this.lowered ??= runPasses(this.source, [STRIP_SOFTMAX, ...(fold ? [FOLD_BATCH_NORM] : []), LOWER_TO_MVM, placePass(this.plan)]).trace;
+    // The first stages are the constructor's own (they also give the folded pairs and the softmax axis); the rest lower this.graph.
+    this.lowered ??= [...this.stages, ...runPasses(this.graph, [LOWER_TO_MVM, placePass(this.plan)]).trace.slice(1)];
     return this.lowered;
   }
 

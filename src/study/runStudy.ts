@@ -93,7 +93,8 @@ export interface RunStudyReport {
   readonly restamped: number;
 }
 
-function resolveWorkers(workers: number | 'auto' | undefined): number {
+/** Worker threads for `workers` (`'auto'`: one per core; absent: 1). */
+export function resolveWorkers(workers: number | 'auto' | undefined): number {
   if (workers === undefined) return 1;
   if (workers === 'auto') return Math.max(1, availableParallelism());
   if (!Number.isSafeInteger(workers) || workers < 1) {

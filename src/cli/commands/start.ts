@@ -1,12 +1,11 @@
 /** `ohmic start`: the main job behind `npm start` (see src/study/defaultStudy.ts). */
 import * as fs from 'fs';
-import { availableParallelism } from 'os';
 import * as path from 'path';
 import type { Command } from 'commander';
 import { initBackend } from '../../backend';
 import { ConfigError } from '../../errors';
 import { expandGrid } from '../../study/grid';
-import { runStudy } from '../../study/runStudy';
+import { resolveWorkers, runStudy } from '../../study/runStudy';
 import { StudyWorkerPool } from '../../study/workerPool';
 import { normaliseResultsFile, readResults } from '../../study/resultsFile';
 import { writeStudyOutputs } from '../../study/studyOutputs';
@@ -54,7 +53,7 @@ export function registerStart(program: Command): void {
       const bar = showsProgress(process.stderr, process.env) ? progressBar(process.stderr) : null;
       const evaluator = chipEvaluatorModule({ dataDir: embeddedMnistDir() });
       // Both grids at once on one pool: the workers start once, and the chips' tail overlaps the signal level.
-      const pool = new StudyWorkerPool(evaluator, workers === 'auto' ? Math.max(1, availableParallelism()) : workers);
+      const pool = new StudyWorkerPool(evaluator, resolveWorkers(workers));
       const counts = new Map<string, { done: number; computed: number }>();
       const update = (key: string, done: number, computed: number): void => {
         counts.set(key, { done, computed });

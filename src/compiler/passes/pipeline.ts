@@ -1,15 +1,15 @@
 /**
  * Compilation as a list of passes: each takes a graph and returns a graph, and the
  * graph is verified after every one, so a pass that breaks it is named at once
- * (`after pass 'foldBatchNorm': node 'x' ...`). The compiler's list is
- * {@link compilerPasses}: strip the final softmax, fold batch norms, lower analog
- * layers to `mvm` products, and place each product on the chip plan's tiles.
+ * (`after pass 'lowerToMvm': node 'x' ...`). The compiler strips the final softmax
+ * and folds batch norms itself (it keeps what they found: the softmax axis, the
+ * folded pairs), then runs `lowerToMvm` and `place` here; `CompiledModel.passTrace`
+ * shows every stage.
  */
 import { ShapeError } from '../../errors';
 import type { ChipPlan } from '../chipPlan';
 import type { Graph, Node, NodeOf } from '../ir/graph';
 import { verifyGraph } from '../ir/verify';
-import { foldBatchNorm } from './foldBatchNorm';
 import { lowerToMvm } from './lowerToMvm';
 
 /** One compiler stage: a pure function from graph to graph. */
@@ -58,8 +58,6 @@ export function stripFinalSoftmax(graph: Graph): { graph: Graph; endsInSoftmax: 
   };
 }
 
-export const STRIP_SOFTMAX: GraphPass = { name: 'stripFinalSoftmax', run: (g) => stripFinalSoftmax(g).graph };
-export const FOLD_BATCH_NORM: GraphPass = { name: 'foldBatchNorm', run: (g) => foldBatchNorm(g).graph };
 export const LOWER_TO_MVM: GraphPass = { name: 'lowerToMvm', run: lowerToMvm };
 
 /**
@@ -82,9 +80,4 @@ export function placePass(plan: ChipPlan): GraphPass {
       }),
     }),
   };
-}
-
-/** The passes from a (verified) device graph to the placed, lowered chip graph. */
-export function compilerPasses(plan: ChipPlan): GraphPass[] {
-  return [STRIP_SOFTMAX, FOLD_BATCH_NORM, LOWER_TO_MVM, placePass(plan)];
 }
