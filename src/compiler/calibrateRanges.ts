@@ -173,12 +173,15 @@ function keyOfLayer(l: ProgrammedLayer): number {
  */
 const CALIBRATION_ROWS = 1 << 13;
 
-/** `fn` on each slice of at most {@link CALIBRATION_ROWS} rows of `x`, in order. */
-function forRowChunks(x: tf.Tensor2D, fn: (rows: tf.Tensor2D) => void): void {
+/**
+ * `fn` on each slice of at most {@link CALIBRATION_ROWS} rows of `x`, in order;
+ * `data`: x's values when the caller has read them already.
+ */
+function forRowChunks(x: tf.Tensor2D, fn: (rows: tf.Tensor2D) => void, data?: Float32Array): void {
   const [n, width] = x.shape;
   if (n <= CALIBRATION_ROWS) return fn(x);
   // One read of x, not tf.slice: tfjs-wasm's slice copies its whole input out of the heap per call.
-  const data = x.dataSync() as Float32Array;
+  data ??= x.dataSync() as Float32Array;
   for (let r0 = 0; r0 < n; r0 += CALIBRATION_ROWS) {
     const r1 = Math.min(n, r0 + CALIBRATION_ROWS);
     const rows = tf.tensor2d(data.subarray(r0 * width, r1 * width), [r1 - r0, width]);
@@ -364,6 +367,12 @@ export function calibrateRanges(
       const key = keyOf(node.name, site.group);
       const base = layers.get(node.name)![site.group];
       if (todo.has(key) && !ranges.has(key)) {
+        const fresh = prior.has(key) ? null : calibratedOutput(base, x, samples, matrices);
+        if (fresh) {
+          ranges.set(key, fresh.ranges);
+          out.get(node.name)![site.group] = fresh.layer;
+          return fresh.output;
+        }
         ranges.set(key, prior.get(key) ?? rangesOn(base, x, samples, matrices));
         out.get(node.name)![site.group] = withRanges(base, ranges.get(key)!);
       }
@@ -467,6 +476,46 @@ function rangesOn(l: ProgrammedLayer, x: tf.Tensor2D, samples: number, matrices:
     adcFullScaleMicroAmps = adcRanges(l, stats);
   }
   return { dacMaxAbs, adcFullScaleMicroAmps, samples };
+}
+
+/**
+ * Ranges by `max` of a plain layer ({@link isPlain}) and its noise-free converted
+ * output on `x`, from one product: the column currents the ADC ranges are read from
+ * are the ones the calibrated layer converts (the DAC range, set first, is the same
+ * for both), so they are kept and converted rather than computed a second time.
+ * The output is bit for bit {@link noiseFreeMvm}'s on the calibrated layer. Null
+ * for any other layer or method (they take {@link rangesOn}, then the MVM).
+ */
+function calibratedOutput(
+  base: ProgrammedLayer,
+  x: tf.Tensor2D,
+  samples: number,
+  matrices: BlockMatrices,
+): { ranges: CalibratedRanges; layer: ProgrammedLayer; output: tf.Tensor2D } | null {
+  if (!isPlain(base) || base.chip.calibration.method !== 'max') return null;
+  // A tall patch matrix is read out of the heap once, for its maximum and its row slices.
+  const data = x.shape[0] > CALIBRATION_ROWS ? (x.dataSync() as Float32Array) : undefined;
+  let maxAbs = 0;
+  if (data) for (let i = 0; i < data.length; i++) maxAbs = Math.max(maxAbs, Math.abs(data[i]));
+  const dacMaxAbs = needsDac(base) ? dacRange(base, statOf(() => new Float32Array(0), data ? maxAbs : maxAbsOf(x), false, 4096)) : null;
+  const dac = dacWith(base, dacMaxAbs);
+  const stats = needsAdc(base) ? newAdcStats(base) : null;
+  const kept: { currents: tf.Tensor2D[]; rowScale: tf.Tensor2D }[] = [];
+  try {
+    forRowChunks(x, (rows) => {
+      const r = blockCurrents(base, rows, dac, matrices);
+      kept.push(r);
+      if (stats) r.currents.forEach((cur, a) => observeCurrents(base, stats[a], cur, false));
+    }, data);
+    const ranges: CalibratedRanges = { dacMaxAbs, adcFullScaleMicroAmps: stats ? adcRanges(base, stats) : null, samples };
+    const layer = withRanges(base, ranges);
+    const parts = kept.splice(0).map((k) => convertCurrents(layer, k.currents, k.rowScale));
+    const output = parts.length === 1 ? parts[0] : (tf.concat(parts, 0) as tf.Tensor2D);
+    if (parts.length > 1) tf.dispose(parts);
+    return { ranges, layer, output };
+  } finally {
+    for (const k of kept) tf.dispose([...k.currents, k.rowScale]);
+  }
 }
 
 /**

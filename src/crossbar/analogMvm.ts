@@ -108,7 +108,8 @@ function tensorsOf(layer: ProgrammedLayer): LayerTensors {
   const row = (a: Float32Array) => mat(a, 1, fanOut);
   t = {
     gDiff: layer.rowBlocks.map((rb) => mat(rb.gDiff, rb.rows, fanOut)),
-    gSq: layer.rowBlocks.map((rb) => (rb.gSq ? mat(rb.gSq, rb.rows, fanOut) : null)),
+    // A row-uniform read variance is one column: every column's variance is the same product.
+    gSq: layer.rowBlocks.map((rb) => (rb.gSqRow ? mat(rb.gSqRow, rb.rows, 1) : rb.gSq ? mat(rb.gSq, rb.rows, fanOut) : null)),
     codesPerUnit: layer.rowBlocks.map((rb) => row(rb.adcCodesPerUnit)),
     unitsPerCode: layer.rowBlocks.map((rb) => row(rb.adcUnitsPerCode)),
     senseVariance: layer.rowBlocks.map((rb) => row(rb.senseVarianceN)),

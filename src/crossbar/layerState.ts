@@ -26,6 +26,13 @@ export interface RowBlock {
   readonly gDiff: Float32Array;
   /** Read-noise variance of each cell pair per V², [rows × fanOut], µS²; null without read noise. */
   readonly gSq: Float32Array | null;
+  /**
+   * The read-noise variance per row, [rows], µS², when every column of a row has the
+   * same one (state-independent read noise, e.g. the ReRAM preset's additive term):
+   * each column's variance Σ V²·σ² is then one product for all columns, not fanOut.
+   * Null when it varies along a row, or without read noise.
+   */
+  readonly gSqRow: Float32Array | null;
   /** Per output column, the full scale of the ADC of the tile holding it, µA. */
   readonly fullScaleMicroAmps: Float32Array;
   /**
@@ -109,6 +116,17 @@ function readVarianceOf(c: ProgrammedConductances): Float32Array | undefined {
   return (c as { readVarianceMicroSiemens2?: Float32Array }).readVarianceMicroSiemens2;
 }
 
+/** Each row's value of `a` [rows × cols] when it is the same in every column of that row, else null. */
+function rowUniform(a: Float32Array, rows: number, cols: number): Float32Array | null {
+  const out = new Float32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const v = a[i * cols];
+    for (let j = 1; j < cols; j++) if (a[i * cols + j] !== v) return null;
+    out[i] = v;
+  }
+  return out;
+}
+
 /**
  * Build the runnable layer from programmed conductances: used after a programming
  * draw and when loading a saved chip.
@@ -165,6 +183,7 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
         if (sq) sq[i * fanOut + j] = readVariance ? readVariance[src + j] : sigmaRead2 * (p * p + m * m);
       }
     }
+    const sqRow = sq ? rowUniform(sq, rows, fanOut) : null;
     // ADC full scale per tile: calibrated on data, else its worst column with every input at ±V_read.
     const fullScale = new Float32Array(fanOut);
     const measured = c.ranges?.adcFullScaleMicroAmps;
@@ -189,6 +208,7 @@ export function layerFromConductances(c: ProgrammedConductances): ProgrammedLaye
       rows,
       gDiff: diff,
       gSq: sq,
+      gSqRow: sqRow,
       fullScaleMicroAmps: fullScale,
       adcCodesPerUnit: fsN.map((f) => adcLevels / f),
       adcUnitsPerCode: fsN.map((f) => f / adcLevels),

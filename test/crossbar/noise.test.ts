@@ -169,6 +169,50 @@ describe('read noise (dynamic, exact variance via a second GEMM)', () => {
   });
 });
 
+describe('state-independent read noise (one variance column per row band)', () => {
+  // σ_add per cell, both cells of a pair: every column's variance is Σ x²·2σ², one product for all.
+  const sigmaAdd = 0.3;
+  const fanIn = 300;
+  const fanOut = 5;
+  const w = new Float32Array(fanIn * fanOut);
+  Rng.fromSeed(21).fillNormal(w);
+  const chip = chipWith({ readNoiseAddMicroSiemens: sigmaAdd }, { tile: { rows: 256, cols: 256 } });
+
+  it('keeps one variance per row, 2σ², and none when the read noise scales with G', () => {
+    const layer = programLayer({ data: w, fanIn, fanOut }, chip, Rng.fromSeed(22));
+    expect(layer.rowBlocks.map((rb) => rb.rows)).toEqual([256, 44]);
+    for (const rb of layer.rowBlocks) {
+      expect(rb.gSqRow).not.toBeNull();
+      for (const v of rb.gSqRow!) expect(v).toBeCloseTo(2 * sigmaAdd * sigmaAdd, 6);
+    }
+    layer.dispose();
+    const relative = programLayer({ data: w, fanIn, fanOut }, chipWith({ readNoiseRelStd: 0.05 }), Rng.fromSeed(22));
+    expect(relative.rowBlocks[0].gSqRow).toBeNull();
+    relative.dispose();
+  });
+
+  it('gives the bits of the full variance product and the closed-form std √(Σx²·2σ²)·w/µS', () => {
+    const layer = programLayer({ data: w, fanIn, fanOut }, chip, Rng.fromSeed(22));
+    // The same layer with the per-row form withheld takes the [rows × fanOut] product.
+    const full = { ...layer, rowBlocks: layer.rowBlocks.map((rb) => ({ ...rb, gSqRow: null })) };
+    const trials = 20_000;
+    const x = tf.ones([trials, fanIn]) as tf.Tensor2D;
+    const y = analogMvm(layer, x, Rng.fromSeed(23)).dataSync();
+    const yFull = analogMvm(full, x, Rng.fromSeed(23)).dataSync();
+    x.dispose();
+    let worst = 0;
+    for (let k = 0; k < y.length; k++) worst = Math.max(worst, Math.abs(y[k] - yFull[k]));
+    expect(worst).toBeLessThan(1e-4);
+    for (let j = 0; j < fanOut; j++) {
+      const col = Float64Array.from({ length: trials }, (_, t) => y[t * fanOut + j]);
+      const expected = Math.sqrt(fanIn * 2 * sigmaAdd * sigmaAdd) * layer.weightPerMicroSiemens[j];
+      // std of a std estimate: 1/√(2N) relative; 5σ.
+      expect(Math.abs(std(col) / expected - 1)).toBeLessThan(5 / Math.sqrt(2 * trials));
+    }
+    layer.dispose();
+  });
+});
+
 describe('sensing noise (additive per column)', () => {
   it('has std σ_s · I_fs at the column, in output units', () => {
     const sigmaS = 0.01;

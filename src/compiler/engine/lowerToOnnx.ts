@@ -12,6 +12,15 @@
  * needs the IR's channels-last view (flatten, reshape, dense on an image, …). Graph
  * inputs and outputs are in the IR's layout.
  *
+ * Elementwise work per band output is what a chip costs here beyond its products, so
+ * the conversions are folded into constants: a quantising DAC feeds its integer codes
+ * (its 1/L rides in the kernels); with an ADC the products come out in ADC codes (its
+ * codes per unit current folded into the conductances), the noise is added in codes,
+ * and one Mul per band takes the rounded codes back to output units, with the DAC
+ * scale and the layer's output gain when the DAC range is fixed. A read variance that
+ * is the same along each row (state-independent read noise: the ReRAM preset's) is a
+ * product with one output channel, broadcast over the rest.
+ *
  * A convolution on a chip whose DAC has a fixed range quantises each input pixel
  * independently, so each row band of tiles is a Conv over the band's input
  * channels (the matrix rows are channel-major); with a per-vector DAC range
@@ -124,6 +133,12 @@ const NCHW_TO_NHWC = [0, 2, 3, 1];
 /** Where an NHWC axis sits in NCHW. */
 const NHWC_AXIS_IN_NCHW = [0, 2, 3, 1];
 
+/** Whether every entry of `a` is the same. */
+function uniform(a: Float32Array): boolean {
+  for (let i = 1; i < a.length; i++) if (a[i] !== a[0]) return false;
+  return true;
+}
+
 function prod(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
@@ -157,6 +172,8 @@ function permuteConst(data: Float32Array, shape: readonly number[], perm: readon
 class Lowering {
   readonly b = new OnnxGraphBuilder();
   readonly noise: NoiseFeed[] = [];
+  /** Per row band, its conductance arrays as the products use them ({@link bandArray}). */
+  private readonly bandArrays = new WeakMap<RowBlock, Map<string, Float32Array>>();
   private readonly values = new Map<string, Value>();
   private readonly nchwCache = new Map<string, Value>();
   private readonly irCache = new Map<string, Value>();
@@ -612,63 +629,109 @@ class Lowering {
   // ── the chip ────────────────────────────────────────────────────────────
 
   /**
-   * DAC on `x` (elementwise or per vector along `axis`): normalised, quantised voltages
-   * and the digital rescale; in stats mode with a fixed range, also the 0/1 map of the
-   * inputs it clips.
+   * DAC on `x` (elementwise or per vector along `axis`): the voltages `v` the array
+   * sees, the digital rescale, and `gain`, what `v` is in normalised volts: a
+   * quantising DAC hands out its integer codes (gain 1/L, which the conductance
+   * kernels carry), so the conversion is one Mul, Clip and Round on the input. In
+   * stats mode with a fixed range, also the 0/1 map of the inputs it clips.
    */
-  private dac(layer: ProgrammedLayer, x: string, axis: number, quantize = true): { v: string; scale: string; clippedMap: string } {
+  private dac(layer: ProgrammedLayer, x: string, axis: number, quantize = true): { v: string; scale: () => string; clippedMap: string; gain: number } {
     const b = this.b;
     const { dac } = layer;
-    let v: string;
-    let scale: string;
+    const levels = dac.bits !== null && quantize ? signedLevels(dac.bits) : 0;
     let clippedMap = '';
     if (dac.range.kind === 'perInputAbsMax') {
       const m = b.op('ReduceMax', [b.op('Abs', [x])], { axes: ints([axis]), keepdims: int(1) });
-      scale = b.op('Where', [b.op('Equal', [m, b.scalar(0)]), b.scalar(1), m]);
-      v = b.op('Div', [x, scale]);
-    } else {
-      if (dac.range.kind !== 'fixed') throw new ConfigError('dac.range', dac.range.kind, 'a calibrated DAC range: the layer was not calibrated');
-      scale = b.scalar(dac.range.maxAbs);
-      const u = b.op('Div', [x, scale]);
+      const perInput = b.op('Where', [b.op('Equal', [m, b.scalar(0)]), b.scalar(1), m]);
+      const u = b.op('Div', [x, perInput]);
+      const scale = () => perInput;
+      return levels ? { v: b.op('Round', [b.op('Mul', [u, b.scalar(levels)])]), scale, clippedMap, gain: 1 / levels } : { v: u, scale, clippedMap, gain: 1 };
+    }
+    if (dac.range.kind !== 'fixed') throw new ConfigError('dac.range', dac.range.kind, 'a calibrated DAC range: the layer was not calibrated');
+    const m = dac.range.maxAbs;
+    // Made only where used: a folded output gain leaves it out of the graph.
+    const scale = () => b.scalar(m);
+    if (!levels) {
+      const u = b.op('Div', [x, scale()]);
       if (this.counting) clippedMap = this.beyond(u, 1);
-      v = b.op('Clip', [u, b.scalar(-1), b.scalar(1)]);
+      return { v: b.op('Clip', [u, b.scalar(-1), b.scalar(1)]), scale, clippedMap, gain: 1 };
     }
-    if (dac.bits !== null && quantize) {
-      const levels = b.scalar(signedLevels(dac.bits));
-      v = b.op('Div', [b.op('Round', [b.op('Mul', [v, levels])]), levels]);
-    }
-    return { v, scale, clippedMap };
+    // round(clip(x/m, ±1)·L) = round(clip(x·L/m, ±L)).
+    const q = b.op('Mul', [x, b.scalar(levels / m)]);
+    if (this.counting) clippedMap = this.beyond(q, levels);
+    return { v: b.op('Round', [b.op('Clip', [q, b.scalar(-levels), b.scalar(levels)])]), scale, clippedMap, gain: 1 / levels };
   }
 
   /**
-   * One row band's current after its noise and ADC. `product(g)` applies a
-   * `[rows × fanOut]` conductance array (µS) to the band's voltages; `squared` to
-   * their squares; per-column vectors are shaped by `col`.
+   * A row band's conductances as one lowered product uses them, made once per band:
+   * scaled by the DAC's `gain` (squared for variances) and, with an ADC, by its codes
+   * per unit current, so the product comes out in ADC codes.
+   */
+  private bandArray(rb: RowBlock, key: string, make: () => Float32Array): Float32Array {
+    let m = this.bandArrays.get(rb);
+    if (!m) this.bandArrays.set(rb, (m = new Map()));
+    let a = m.get(key);
+    if (!a) m.set(key, (a = make()));
+    return a;
+  }
+
+  /**
+   * One row band's converted current. `product(g, squared, cols)` applies a
+   * `[rows × cols]` array to the band's voltages (`squared`: to their squares); `gain`
+   * is what the voltages are in normalised volts (see {@link dac}); per-column vectors
+   * are shaped by `col`. With an ADC the products come out in its codes (its codes per
+   * unit current folded into the conductances), the noise is added in codes, and the
+   * codes are clipped, rounded and multiplied by `outGain` (current per code times
+   * the layer's digital output gain, when the caller folds that in; else current
+   * per code). A read variance that is the same along each row (`gSqRow`) with one
+   * ADC scale across the band is evaluated on one output channel and broadcast.
    */
   private bandCurrent(
     layer: ProgrammedLayer,
     rb: RowBlock,
-    product: (g: Float32Array, squared: boolean) => string,
+    product: (g: Float32Array, squared: boolean, cols: number) => string,
     col: (a: Float32Array) => string,
     site: (string | number)[],
     noiseDims: readonly number[],
+    gain: number,
+    outGain: Float32Array | null,
     adcClipped?: string[],
   ): string {
     const b = this.b;
+    const { fanOut } = layer;
     const d = layer.chip.device;
-    let current = product(rb.gDiff, false);
+    const adcBits = layer.chip.adc.bits;
+    const levels = adcBits === null ? 0 : signedLevels(adcBits);
+    // Codes per unit current per column (1 without an ADC).
+    const cpu = levels ? rb.adcCodesPerUnit : null;
+    const k = (j: number) => (cpu ? cpu[j] : 1);
+    const g = this.bandArray(rb, `g:${gain}`, () => rb.gDiff.map((v, i) => v * gain * k(i % fanOut)));
+    let current = product(g, false, fanOut);
     if (rb.gSq || d.senseNoiseRelStd > 0) {
       const eps = this.noiseInput([site], prod(noiseDims), noiseDims, 1);
-      const sd = rb.gSq
-        ? b.op('Sqrt', [b.op('Add', [product(rb.gSq, true), col(rb.senseVarianceN)])])
-        : col(rb.senseVarianceN.map((v) => Math.sqrt(v)));
+      const g2 = gain * gain;
+      const senseCodes = this.bandArray(rb, 'sense', () => rb.senseVarianceN.map((v, j) => v * k(j) * k(j)));
+      let sd: string;
+      if (!rb.gSq) {
+        sd = col(senseCodes.map((v) => Math.sqrt(v)));
+      } else if (rb.gSqRow && uniform(senseCodes) && (!cpu || uniform(cpu))) {
+        const k0 = k(0);
+        const row = this.bandArray(rb, `row:${gain}`, () => rb.gSqRow!.map((v) => v * g2 * k0 * k0));
+        sd = b.op('Sqrt', [b.op('Add', [product(row, true, 1), b.scalar(senseCodes[0])])]);
+      } else if (rb.gSqRow) {
+        const row = this.bandArray(rb, `row:${gain}:units`, () => rb.gSqRow!.map((v) => v * g2));
+        const cpu2 = this.bandArray(rb, 'cpu2', () => Float32Array.from({ length: fanOut }, (_, j) => k(j) * k(j)));
+        sd = b.op('Sqrt', [b.op('Add', [b.op('Mul', [product(row, true, 1), col(cpu2)]), col(senseCodes)])]);
+      } else {
+        const sq = this.bandArray(rb, `sq:${gain}`, () => rb.gSq!.map((v, i) => v * g2 * k(i % fanOut) * k(i % fanOut)));
+        sd = b.op('Sqrt', [b.op('Add', [product(sq, true, fanOut), col(senseCodes)])]);
+      }
       current = b.op('Add', [current, b.op('Mul', [sd, eps])]);
     }
-    if (layer.chip.adc.bits !== null) {
-      const levels = signedLevels(layer.chip.adc.bits);
-      const codes = b.op('Mul', [current, col(rb.adcCodesPerUnit)]);
-      if (adcClipped) adcClipped.push(this.total(this.beyond(codes, levels + 0.5)));
-      current = b.op('Mul', [b.op('Round', [b.op('Clip', [codes, b.scalar(-levels), b.scalar(levels)])]), col(rb.adcUnitsPerCode)]);
+    if (levels) {
+      if (adcClipped) adcClipped.push(this.total(this.beyond(current, levels + 0.5)));
+      const perCode = outGain ? rb.adcUnitsPerCode.map((v, j) => v * outGain[j]) : rb.adcUnitsPerCode;
+      current = b.op('Mul', [b.op('Round', [b.op('Clip', [current, b.scalar(-levels), b.scalar(levels)])]), col(this.bandArray(rb, outGain ? 'perCode:out' : 'perCode', () => perCode))]);
     }
     return current;
   }
@@ -719,8 +782,10 @@ class Lowering {
     const counting = this.counting;
     const encoding = inputEncodingOf(layer.chip);
     const serial = encoding.kind === 'bitSerial';
-    const { v, scale, clippedMap } = this.dac(layer, x, -1, !serial);
+    const { v, scale, clippedMap, gain } = this.dac(layer, x, -1, !serial);
     const planes = encoding.kind === 'bitSerial' ? this.bitPlanes(v, encoding.bits) : [v];
+    // A constant DAC scale and the output gain go into each band's ADC step (one Mul per band).
+    const outGain = !serial && layer.chip.adc.bits !== null && layer.dac.range.kind === 'fixed' ? layer.outputScale.map((o) => o * (layer.dac.range as { maxAbs: number }).maxAbs) : null;
     const needSq = counting || layer.rowBlocks.some((rb) => rb.gSq);
     const adcClipped: string[] = [];
     const energyUnits: string[] = [];
@@ -736,16 +801,18 @@ class Lowering {
         const vaSq = vSq ? cut(vSq) : '';
         if (counting) {
           // Σ (V/V_read)² · ΣG over the band's word lines.
-          const rowG = layer.rowConductanceMicroSiemens.subarray(rb.row0, rb.row0 + rb.rows);
+          const rowG = layer.rowConductanceMicroSiemens.subarray(rb.row0, rb.row0 + rb.rows).map((g) => g * gain * gain);
           energyUnits.push(this.total(b.op('MatMul', [vaSq, b.constant(rowG, [rb.rows, 1])])));
         }
         return this.bandCurrent(
           layer,
           rb,
-          (g, squared) => b.op('MatMul', [squared ? vaSq : va, b.constant(g, [rb.rows, fanOut])]),
+          (g, squared, cols) => b.op('MatMul', [squared ? vaSq : va, b.constant(g, [rb.rows, cols])]),
           (c) => b.constant(c, [fanOut]),
           [...cycleKey, a],
           yDims,
+          gain,
+          outGain,
           counting ? adcClipped : undefined,
         );
       });
@@ -763,7 +830,8 @@ class Lowering {
         nonZero: nonZero.length === 1 ? nonZero[0] : b.op('Sum', nonZero),
       }, slice);
     }
-    return b.op('Mul', [b.op('Mul', [this.sumBands(cycles), scale]), b.constant(layer.outputScale, [fanOut])]);
+    if (outGain) return this.sumBands(cycles);
+    return b.op('Mul', [b.op('Mul', [this.sumBands(cycles), scale()]), b.constant(layer.outputScale, [fanOut])]);
   }
 
   /** A programmed convolution group: `x` [N, cIn, H, W] → [N, fanOut, oh, ow]. */
@@ -808,11 +876,16 @@ class Lowering {
     let dacClipped = '';
     /** Per row band, per DAC cycle: the band's converted current. */
     let currents: string[][];
-    let scale: string;
+    let scale: () => string;
+    /** What the band convolutions' inputs are in normalised volts (see `dac`). */
+    let gain = 1;
+    // As deviceMvm: a constant DAC scale and the output gain go into each band's ADC step.
+    const outGain = !serial && layer.chip.adc.bits !== null && layer.dac.range.kind === 'fixed' ? layer.outputScale.map((o) => o * (layer.dac.range as { maxAbs: number }).maxAbs) : null;
     if (layer.dac.range.kind === 'fixed') {
       // Elementwise DAC on the image; each row band is a Conv over its input channels.
       const dac = this.dac(layer, x, 1, !serial);
       scale = dac.scale;
+      gain = dac.gain;
       const planes = encoding.kind === 'bitSerial' ? this.bitPlanes(dac.v, encoding.bits) : [dac.v];
       const planesSq = needSq ? planes.map((p) => b.op('Mul', [p, p])) : [];
       const convAttrs = { kernel_shape: ints([kh, kw]), strides: ints(strides), dilations: ints(dilations), pads: ints(pads) };
@@ -829,18 +902,18 @@ class Lowering {
         const whole = cFirst === 0 && nc === cIn;
         const cut = (t: string) => (whole ? t : b.op('Slice', [t, b.int64([cFirst]), b.int64([cLast + 1]), b.int64([1])]));
         const kernels = new Map<Float32Array, string>();
-        const kernelOf = (g: Float32Array) => {
+        const kernelOf = (g: Float32Array, cols: number) => {
           let name = kernels.get(g);
           if (name) return name;
           // Rows of the band outside it (partial first/last channel) stay zero.
-          const k = new Float32Array(fanOut * nc * khw);
+          const k = new Float32Array(cols * nc * khw);
           for (let r = 0; r < rb.rows; r++) {
             const row = rb.row0 + r;
             const c = Math.floor(row / khw) - cFirst;
             const p = row % khw;
-            for (let o = 0; o < fanOut; o++) k[(o * nc + c) * khw + p] = g[r * fanOut + o];
+            for (let o = 0; o < cols; o++) k[(o * nc + c) * khw + p] = g[r * cols + o];
           }
-          name = b.constant(k, [fanOut, nc, kh, kw]);
+          name = b.constant(k, [cols, nc, kh, kw]);
           kernels.set(g, name);
           return name;
         };
@@ -849,7 +922,7 @@ class Lowering {
           const rowG = new Float32Array(nc * khw);
           for (let r = 0; r < rb.rows; r++) {
             const row = rb.row0 + r;
-            rowG[(Math.floor(row / khw) - cFirst) * khw + (row % khw)] = layer.rowConductanceMicroSiemens[row];
+            rowG[(Math.floor(row / khw) - cFirst) * khw + (row % khw)] = layer.rowConductanceMicroSiemens[row] * gain * gain;
           }
           rowGConst = b.constant(rowG, [1, nc, kh, kw]);
         }
@@ -857,7 +930,7 @@ class Lowering {
           const va = cut(p);
           const vaSq = needSq ? cut(planesSq[t]) : '';
           if (counting) energyUnits.push(this.total(b.op('Conv', [vaSq, rowGConst], convAttrs)));
-          return this.bandCurrent(layer, rb, (g, sq) => b.op('Conv', [sq ? vaSq : va, kernelOf(g)], convAttrs), col, [...cycleKey(t), a], noiseDims, counting ? adcClipped : undefined);
+          return this.bandCurrent(layer, rb, (g, sq, cols) => b.op('Conv', [sq ? vaSq : va, kernelOf(g, cols)], convAttrs), col, [...cycleKey(t), a], noiseDims, gain, outGain, counting ? adcClipped : undefined);
         });
       });
     } else {
@@ -867,7 +940,8 @@ class Lowering {
       const windowAttrs = { kernel_shape: ints([kh, kw]), strides: ints(strides), dilations: ints(dilations), pads: ints(pads) };
       const pixelMax = b.op('ReduceMax', [b.op('Abs', [x])], { axes: ints([1]), keepdims: int(1) });
       const m = b.op('MaxPool', [pixelMax], windowAttrs);
-      scale = b.op('Where', [b.op('Equal', [m, b.scalar(0)]), b.scalar(1), m]);
+      const patchScale = b.op('Where', [b.op('Equal', [m, b.scalar(0)]), b.scalar(1), m]);
+      scale = () => patchScale;
       const bits = layer.dac.bits;
       currents = layer.rowBlocks.map((rb, a) => {
         const cFirst = Math.floor(rb.row0 / khw);
@@ -884,23 +958,23 @@ class Lowering {
         let vs: string[];
         if (encoding.kind === 'bitSerial') {
           levels = 1;
-          const magnitude = b.op('Round', [b.op('Mul', [b.op('Abs', [patches]), b.op('Div', [b.scalar(bitSerialLevels(encoding.bits)), scale])])]);
+          const magnitude = b.op('Round', [b.op('Mul', [b.op('Abs', [patches]), b.op('Div', [b.scalar(bitSerialLevels(encoding.bits)), patchScale])])]);
           vs = this.planesOf(magnitude, b.op('Sign', [patches]), planeCount);
         } else {
           levels = bits === null ? 1 : signedLevels(bits);
-          vs = [bits === null ? b.op('Div', [patches, scale]) : b.op('Round', [b.op('Mul', [patches, b.op('Div', [b.scalar(levels), scale])])])];
+          vs = [bits === null ? b.op('Div', [patches, patchScale]) : b.op('Round', [b.op('Mul', [patches, b.op('Div', [b.scalar(levels), patchScale])])])];
         }
         const kernels = new Map<Float32Array, string>();
-        const kernelOf = (g: Float32Array, squared: boolean) => {
+        const kernelOf = (g: Float32Array, squared: boolean, cols: number) => {
           if (!squared && kernels.has(g)) return kernels.get(g)!;
           // Rows of the channels' patches outside the band stay zero.
           const gain = squared ? 1 / (levels * levels) : 1 / levels;
-          const k = new Float32Array(fanOut * nc * khw);
+          const k = new Float32Array(cols * nc * khw);
           for (let r = 0; r < rb.rows; r++) {
             const at = rb.row0 + r - cFirst * khw;
-            for (let o = 0; o < fanOut; o++) k[o * nc * khw + at] = g[r * fanOut + o] * gain;
+            for (let o = 0; o < cols; o++) k[o * nc * khw + at] = g[r * cols + o] * gain;
           }
-          const name = b.constant(k, [fanOut, nc * khw, 1, 1]);
+          const name = b.constant(k, [cols, nc * khw, 1, 1]);
           if (!squared) kernels.set(g, name);
           return name;
         };
@@ -924,7 +998,7 @@ class Lowering {
             energyUnits.push(this.total(b.op('Conv', [vSq, rowGConst])));
             nonZeroParts.push(this.total(b.op('Conv', [this.beyond(v, 0), inBandConst])));
           }
-          return this.bandCurrent(layer, rb, (g, sq) => b.op('Conv', [sq ? vSq : v, kernelOf(g, sq)]), col, [...cycleKey(t), a], noiseDims, counting ? adcClipped : undefined);
+          return this.bandCurrent(layer, rb, (g, sq, cols) => b.op('Conv', [sq ? vSq : v, kernelOf(g, sq, cols)]), col, [...cycleKey(t), a], noiseDims, 1, null, counting ? adcClipped : undefined);
         });
       });
     }
@@ -941,7 +1015,8 @@ class Lowering {
       const sum = this.sumBands(currents.map((c) => c[t]));
       return encoding.kind === 'bitSerial' ? b.op('Mul', [sum, b.scalar(2 ** t / bitSerialLevels(encoding.bits))]) : sum;
     });
-    return b.op('Mul', [b.op('Mul', [this.sumBands(cycles), scale]), col(layer.outputScale)]);
+    if (outGain) return this.sumBands(cycles);
+    return b.op('Mul', [b.op('Mul', [this.sumBands(cycles), scale()]), col(layer.outputScale)]);
   }
 }
 
