@@ -181,6 +181,10 @@ describe('translateWasmAbort', () => {
     const translated = translateWasmAbort(abort, 32);
     expect(translated).toBeInstanceOf(ConfigError);
     expect((translated as ConfigError).message).toMatch(/batchSize = 32: expected a batch .* fit the wasm heap/);
+    // The trap it gives once the heap nears 2 GB (DenseNet-40 adversarial training at batch 32), named by CLI flag.
+    const trap = translateWasmAbort(new RuntimeError('memory access out of bounds'), 100, '--batch');
+    expect(trap).toBeInstanceOf(ConfigError);
+    expect((trap as ConfigError).message).toMatch(/--batch = 100: expected a batch .* fit the wasm heap/);
     const other = new Error('something else');
     expect(translateWasmAbort(other, 32)).toBe(other);
   });

@@ -16,6 +16,7 @@
  *
  * Also registers `ohmic adversarial-train` (./adversarialTrain.ts).
  */
+import { translateWasmAbort } from '../../models/training/train';
 import { loadCalibrationSet } from '../../study/calibrationSet';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -320,128 +321,138 @@ export function registerAttack(program: Command): void {
     .option('--json', 'print the results as JSON')
     .action(async (flags: AttackFlags) => {
       const plan = parseAttackFlags(flags);
-      const outDir = prepareOutputFolder('--out', plan.out);
-      await initBackend(process.env.OHMIC_BACKEND === 'cpu' ? 'cpu' : 'wasm');
-      const test = await loadAttackTestSet(plan.dataset, plan.dataDir, plan.limit);
-      const n = test.labels.length;
-      const report = progress();
-      const started = Date.now();
-
-      const transfer = plan.source !== undefined || plan.examples !== undefined;
-      let adversarial: { x: Float32Array; labels: Uint8Array } | undefined;
-      let meta: ExamplesMeta | undefined;
-      let natural: { x: Float32Array; labels: Uint8Array } | undefined = { x: test.x, labels: test.labels };
-      if (plan.examples !== undefined) {
-        const read = readExamples(plan.examples, test);
-        adversarial = { x: read.x, labels: read.labels };
-        meta = read.meta;
-        // The natural images are those of the test set only when the saved labels are its first m.
-        const m = read.labels.length;
-        const per = test.x.length / n;
-        natural = m <= n && read.labels.every((y, i) => y === test.labels[i]) ? { x: test.x.subarray(0, m * per), labels: test.labels.subarray(0, m) } : undefined;
-      } else if (plan.source !== undefined) {
-        const source = await loadLayersModelArg('--source', plan.source);
-        const result = attackInChunks(source, test, plan, outDir, flags.resume === true, (d, t) => report('attack', d, t));
-        let dist = 0;
-        const per = test.x.length / n;
-        for (let i = 0; i < n; i++) {
-          let m = 0;
-          for (let j = i * per; j < (i + 1) * per; j++) m = Math.max(m, Math.abs(result.x[j] - test.x[j]));
-          dist += m;
-        }
-        meta = {
-          source: plan.source!,
-          attack: { ...plan.attack, randomStart: true, seed: plan.seed },
-          dataset: plan.dataset,
-          testData: test.description,
-          count: n,
-          labels: Array.from(test.labels),
-          sourceNaturalAccuracy: layersAccuracy(source, { x: test.x, labels: test.labels }, test.shape),
-          sourceAdversarialAccuracy: 1 - result.fooled.reduce((a, b) => a + b, 0) / n,
-          meanLinfDistance: dist / n,
-        };
-        source.dispose();
-        adversarial = { x: result.x, labels: test.labels };
-        writeFileAtomic(path.join(outDir, 'adversarial.npy'), encodeNpyFloat32(result.x, test.shape));
-        writeFileAtomic(path.join(outDir, 'adversarial.json'), JSON.stringify(meta, null, 2) + '\n');
-        for (const f of PARTIAL_FILES) fs.rmSync(path.join(outDir, f), { force: true });
+      try {
+        await runAttack(flags, plan);
+      } catch (err) {
+        // A gradient batch of a large model (DenseNet, CIFAR-10) can exhaust the wasm heap.
+        throw translateWasmAbort(err, plan.batch, '--batch');
       }
-      const attackSeconds = (Date.now() - started) / 1000;
-
-      const targetModel = await loadTargetArg(plan.target);
-      const rows = adversarial
-        ? await evaluateTransfer(
-            targetModel,
-            adversarial,
-            {
-              sigmas: plan.sigmas,
-              devices: plan.devices,
-              runs: plan.runs,
-              seed: plan.seed,
-              onRun: (d, t) => report('target runs', d, t),
-              // Device chips calibrate their converter ranges on natural training images, never on the attacked ones.
-              ...(plan.devices.length
-                ? { calibration: (await loadCalibrationSet(plan.dataset === 'mnist' ? 'mnist' : 'cifar10-heldout', plan.dataDir, plan.limit ?? null)).x }
-                : {}),
-            },
-            natural,
-          )
-        : [];
-      let whiteBox: WhiteBoxResult[] | undefined;
-      if (plan.whiteBoxSigma !== undefined) {
-        if (!(targetModel instanceof tf.LayersModel)) throw new ConfigError('--white-box-sigma', plan.whiteBoxSigma, 'a --target given as zoo:NAME or a tfjs model.json (the white-box attack needs its gradients)');
-        const m = Math.min(plan.whiteBoxLimit ?? n, n);
-        const per = test.x.length / n;
-        whiteBox = await whiteBoxThroughNoise(
-          targetModel,
-          { x: test.x.subarray(0, m * per), labels: test.labels.subarray(0, m), shape: [m, ...test.shape.slice(1)] },
-          {
-            sigma: plan.whiteBoxSigma,
-            ...plan.attack,
-            restarts: plan.whiteBoxRestarts,
-            seed: plan.seed,
-            eotSamples: plan.eotSamples,
-            runs: plan.runs,
-            batchSize: plan.batch,
-            onProgress: (a, d, t) => report(`white-box ${a}`, d, t),
-          },
-        );
-      }
-      if (targetModel instanceof tf.LayersModel) targetModel.dispose();
-
-      const result = {
-        source: meta?.source ?? null,
-        target: plan.target,
-        examples: transfer ? (plan.examples ?? path.join(outDir, 'adversarial.npy')) : null,
-        dataset: plan.dataset,
-        testData: meta?.testData ?? test.description,
-        count: adversarial?.labels.length ?? 0,
-        attack: meta?.attack ?? null,
-        sourceNaturalAccuracy: meta?.sourceNaturalAccuracy ?? null,
-        sourceAdversarialAccuracy: meta?.sourceAdversarialAccuracy ?? null,
-        meanLinfDistance: meta?.meanLinfDistance ?? null,
-        runs: plan.runs,
-        seed: plan.seed,
-        rows,
-        ...(whiteBox ? { whiteBox: { sigma: plan.whiteBoxSigma, restarts: plan.whiteBoxRestarts, limit: Math.min(plan.whiteBoxLimit ?? n, n), eotSamples: plan.eotSamples, results: whiteBox, caveat: GRADIENT_MASKING_CAVEAT } } : {}),
-        attackSeconds,
-        seconds: (Date.now() - started) / 1000,
-        backend: backendName(),
-        command: `ohmic ${process.argv.slice(2).join(' ')}`,
-      };
-      const header =
-        `${result.count} adversarial examples` +
-        (meta ? ` made on ${meta.source} (PGD ε=${meta.attack.eps}, step ${meta.attack.stepSize}, ${meta.attack.iterations} iterations, ${meta.attack.restarts} restarts, seed ${meta.attack.seed})` : '') +
-        `, classified by ${plan.target}\n` +
-        (meta ? `source accuracy: natural ${pct(meta.sourceNaturalAccuracy)}, on its own adversarial examples (white-box) ${pct(meta.sourceAdversarialAccuracy)}; mean L∞ distance ${meta.meanLinfDistance.toFixed(4)}\n` : '');
-      const markdown =
-        (transfer ? header + '\n' + transferTable(rows) : '') +
-        (whiteBox ? `\nWhite-box PGD on the target itself (first ${Math.min(plan.whiteBoxLimit ?? n, n)} images, ${plan.attack.iterations} iterations, ${plan.whiteBoxRestarts} restart(s)):\n\n${whiteBoxTable(whiteBox, plan.whiteBoxSigma!)}\n${GRADIENT_MASKING_CAVEAT}\n` : '');
-      writeFileAtomic(path.join(outDir, 'transfer.json'), JSON.stringify(result, null, 2) + '\n');
-      writeFileAtomic(path.join(outDir, 'table.md'), markdown);
-      process.stdout.write(flags.json ? JSON.stringify(result) + '\n' : markdown);
     });
   registerAdversarialTrain(program);
+}
+
+/** `ohmic attack` once its flags are parsed. */
+async function runAttack(flags: AttackFlags, plan: AttackPlan): Promise<void> {
+  const outDir = prepareOutputFolder('--out', plan.out);
+  await initBackend(process.env.OHMIC_BACKEND === 'cpu' ? 'cpu' : 'wasm');
+  const test = await loadAttackTestSet(plan.dataset, plan.dataDir, plan.limit);
+  const n = test.labels.length;
+  const report = progress();
+  const started = Date.now();
+
+  const transfer = plan.source !== undefined || plan.examples !== undefined;
+  let adversarial: { x: Float32Array; labels: Uint8Array } | undefined;
+  let meta: ExamplesMeta | undefined;
+  let natural: { x: Float32Array; labels: Uint8Array } | undefined = { x: test.x, labels: test.labels };
+  if (plan.examples !== undefined) {
+    const read = readExamples(plan.examples, test);
+    adversarial = { x: read.x, labels: read.labels };
+    meta = read.meta;
+    // The natural images are those of the test set only when the saved labels are its first m.
+    const m = read.labels.length;
+    const per = test.x.length / n;
+    natural = m <= n && read.labels.every((y, i) => y === test.labels[i]) ? { x: test.x.subarray(0, m * per), labels: test.labels.subarray(0, m) } : undefined;
+  } else if (plan.source !== undefined) {
+    const source = await loadLayersModelArg('--source', plan.source);
+    const result = attackInChunks(source, test, plan, outDir, flags.resume === true, (d, t) => report('attack', d, t));
+    let dist = 0;
+    const per = test.x.length / n;
+    for (let i = 0; i < n; i++) {
+      let m = 0;
+      for (let j = i * per; j < (i + 1) * per; j++) m = Math.max(m, Math.abs(result.x[j] - test.x[j]));
+      dist += m;
+    }
+    meta = {
+      source: plan.source!,
+      attack: { ...plan.attack, randomStart: true, seed: plan.seed },
+      dataset: plan.dataset,
+      testData: test.description,
+      count: n,
+      labels: Array.from(test.labels),
+      sourceNaturalAccuracy: layersAccuracy(source, { x: test.x, labels: test.labels }, test.shape),
+      sourceAdversarialAccuracy: 1 - result.fooled.reduce((a, b) => a + b, 0) / n,
+      meanLinfDistance: dist / n,
+    };
+    source.dispose();
+    adversarial = { x: result.x, labels: test.labels };
+    writeFileAtomic(path.join(outDir, 'adversarial.npy'), encodeNpyFloat32(result.x, test.shape));
+    writeFileAtomic(path.join(outDir, 'adversarial.json'), JSON.stringify(meta, null, 2) + '\n');
+    for (const f of PARTIAL_FILES) fs.rmSync(path.join(outDir, f), { force: true });
+  }
+  const attackSeconds = (Date.now() - started) / 1000;
+
+  const targetModel = await loadTargetArg(plan.target);
+  const rows = adversarial
+    ? await evaluateTransfer(
+        targetModel,
+        adversarial,
+        {
+          sigmas: plan.sigmas,
+          devices: plan.devices,
+          runs: plan.runs,
+          seed: plan.seed,
+          onRun: (d, t) => report('target runs', d, t),
+          // Device chips calibrate their converter ranges on natural training images, never on the attacked ones.
+          ...(plan.devices.length
+            ? { calibration: (await loadCalibrationSet(plan.dataset === 'mnist' ? 'mnist' : 'cifar10-heldout', plan.dataDir, plan.limit ?? null)).x }
+            : {}),
+        },
+        natural,
+      )
+    : [];
+  let whiteBox: WhiteBoxResult[] | undefined;
+  if (plan.whiteBoxSigma !== undefined) {
+    if (!(targetModel instanceof tf.LayersModel)) throw new ConfigError('--white-box-sigma', plan.whiteBoxSigma, 'a --target given as zoo:NAME or a tfjs model.json (the white-box attack needs its gradients)');
+    const m = Math.min(plan.whiteBoxLimit ?? n, n);
+    const per = test.x.length / n;
+    whiteBox = await whiteBoxThroughNoise(
+      targetModel,
+      { x: test.x.subarray(0, m * per), labels: test.labels.subarray(0, m), shape: [m, ...test.shape.slice(1)] },
+      {
+        sigma: plan.whiteBoxSigma,
+        ...plan.attack,
+        restarts: plan.whiteBoxRestarts,
+        seed: plan.seed,
+        eotSamples: plan.eotSamples,
+        runs: plan.runs,
+        batchSize: plan.batch,
+        onProgress: (a, d, t) => report(`white-box ${a}`, d, t),
+      },
+    );
+  }
+  if (targetModel instanceof tf.LayersModel) targetModel.dispose();
+
+  const result = {
+    source: meta?.source ?? null,
+    target: plan.target,
+    examples: transfer ? (plan.examples ?? path.join(outDir, 'adversarial.npy')) : null,
+    dataset: plan.dataset,
+    testData: meta?.testData ?? test.description,
+    count: adversarial?.labels.length ?? 0,
+    attack: meta?.attack ?? null,
+    sourceNaturalAccuracy: meta?.sourceNaturalAccuracy ?? null,
+    sourceAdversarialAccuracy: meta?.sourceAdversarialAccuracy ?? null,
+    meanLinfDistance: meta?.meanLinfDistance ?? null,
+    runs: plan.runs,
+    seed: plan.seed,
+    rows,
+    ...(whiteBox ? { whiteBox: { sigma: plan.whiteBoxSigma, restarts: plan.whiteBoxRestarts, limit: Math.min(plan.whiteBoxLimit ?? n, n), eotSamples: plan.eotSamples, results: whiteBox, caveat: GRADIENT_MASKING_CAVEAT } } : {}),
+    attackSeconds,
+    seconds: (Date.now() - started) / 1000,
+    backend: backendName(),
+    command: `ohmic ${process.argv.slice(2).join(' ')}`,
+  };
+  const header =
+    `${result.count} adversarial examples` +
+    (meta ? ` made on ${meta.source} (PGD ε=${meta.attack.eps}, step ${meta.attack.stepSize}, ${meta.attack.iterations} iterations, ${meta.attack.restarts} restarts, seed ${meta.attack.seed})` : '') +
+    `, classified by ${plan.target}\n` +
+    (meta ? `source accuracy: natural ${pct(meta.sourceNaturalAccuracy)}, on its own adversarial examples (white-box) ${pct(meta.sourceAdversarialAccuracy)}; mean L∞ distance ${meta.meanLinfDistance.toFixed(4)}\n` : '');
+  const markdown =
+    (transfer ? header + '\n' + transferTable(rows) : '') +
+    (whiteBox ? `\nWhite-box PGD on the target itself (first ${Math.min(plan.whiteBoxLimit ?? n, n)} images, ${plan.attack.iterations} iterations, ${plan.whiteBoxRestarts} restart(s)):\n\n${whiteBoxTable(whiteBox, plan.whiteBoxSigma!)}\n${GRADIENT_MASKING_CAVEAT}\n` : '');
+  writeFileAtomic(path.join(outDir, 'transfer.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileAtomic(path.join(outDir, 'table.md'), markdown);
+  process.stdout.write(flags.json ? JSON.stringify(result) + '\n' : markdown);
 }
 
 const PARTIAL_FILES = ['adversarial.partial.npy', 'adversarial.partial.json'];

@@ -423,16 +423,18 @@ export async function trainModel(model: tf.LayersModel, data: Dataset, options: 
 
 /**
  * The wasm backend aborts (`RuntimeError: Aborted()`) when its heap, at most 4 GB,
- * cannot grow: DenseNet-40 at batch 32 did, at batch 8 it trained. Say so
- * against the option that decides it rather than surface Emscripten's message.
+ * cannot grow, or traps (`memory access out of bounds`) once it nears 2 GB:
+ * DenseNet-40 adversarial training at batch 32 did the latter, at batch 16 it
+ * trained. Say so against the option that decides it (`field`, default the
+ * training batch size) rather than surface Emscripten's message.
  */
-export function translateWasmAbort(err: unknown, batchSize: number): unknown {
+export function translateWasmAbort(err: unknown, batchSize: number, field = 'batchSize'): unknown {
   // WebAssembly.RuntimeError; matched by name because this build's TS libs have no WebAssembly types.
-  if (err instanceof Error && err.name === 'RuntimeError' && /Aborted/.test(err.message)) {
+  if (err instanceof Error && err.name === 'RuntimeError' && /Aborted|memory access out of bounds/.test(err.message)) {
     return new ConfigError(
-      'batchSize',
+      field,
       batchSize,
-      'a batch whose activations and gradients fit the wasm heap (at most 4 GB); the wasm backend aborted, most likely out of memory: use a smaller batch',
+      'a batch whose activations and gradients fit the wasm heap (about 2 GB usable); the wasm backend ran out of it: use a smaller batch',
     );
   }
   return err;
