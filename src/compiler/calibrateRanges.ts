@@ -203,13 +203,11 @@ function mapRowChunks(x: tf.Tensor2D, fn: (rows: tf.Tensor2D) => tf.Tensor2D): t
   return out;
 }
 
-/** max |x| over all of `x`, a row slice at a time. */
+/** max |x| over all of `x`: the larger magnitude of its max and min, two reductions that copy nothing. */
 function maxAbsOf(x: tf.Tensor2D): number {
-  let m = 0;
-  forRowChunks(x, (rows) => {
-    m = Math.max(m, tf.tidy(() => tf.max(tf.abs(rows))).dataSync()[0]);
-  });
-  return m;
+  const hi = tf.tidy(() => tf.max(x)).dataSync()[0];
+  const lo = tf.tidy(() => tf.min(x)).dataSync()[0];
+  return Math.max(Math.abs(hi), Math.abs(lo));
 }
 
 /**
@@ -493,11 +491,9 @@ function calibratedOutput(
   matrices: BlockMatrices,
 ): { ranges: CalibratedRanges; layer: ProgrammedLayer; output: tf.Tensor2D } | null {
   if (!isPlain(base) || base.chip.calibration.method !== 'max') return null;
-  // A tall patch matrix is read out of the heap once, for its maximum and its row slices.
+  const dacMaxAbs = needsDac(base) ? dacRange(base, statOf(() => new Float32Array(0), maxAbsOf(x), false, 4096)) : null;
+  // A tall patch matrix is read out of the heap once, for its row slices.
   const data = x.shape[0] > CALIBRATION_ROWS ? (x.dataSync() as Float32Array) : undefined;
-  let maxAbs = 0;
-  if (data) for (let i = 0; i < data.length; i++) maxAbs = Math.max(maxAbs, Math.abs(data[i]));
-  const dacMaxAbs = needsDac(base) ? dacRange(base, statOf(() => new Float32Array(0), data ? maxAbs : maxAbsOf(x), false, 4096)) : null;
   const dac = dacWith(base, dacMaxAbs);
   const stats = needsAdc(base) ? newAdcStats(base) : null;
   const kept: { currents: tf.Tensor2D[]; rowScale: tf.Tensor2D }[] = [];
