@@ -663,6 +663,18 @@ class Lowering {
   }
 
   /**
+   * The gain each band's ADC step multiplies its codes by besides current per code:
+   * the constant DAC scale times the layer's output gain, per column, so the layer
+   * needs no Mul after its bands are summed. Null (the caller multiplies after the
+   * sum) without an ADC, with a per-input DAC range or a bit-serial input.
+   */
+  private foldedOutputGain(layer: ProgrammedLayer, serial: boolean): Float32Array | null {
+    const range = layer.dac.range;
+    if (serial || layer.chip.adc.bits === null || range.kind !== 'fixed') return null;
+    return layer.outputScale.map((o) => o * range.maxAbs);
+  }
+
+  /**
    * A row band's conductances as one lowered product uses them, made once per band:
    * scaled by the DAC's `gain` (squared for variances) and, with an ADC, by its codes
    * per unit current, so the product comes out in ADC codes.
@@ -730,8 +742,8 @@ class Lowering {
     }
     if (levels) {
       if (adcClipped) adcClipped.push(this.total(this.beyond(current, levels + 0.5)));
-      const perCode = outGain ? rb.adcUnitsPerCode.map((v, j) => v * outGain[j]) : rb.adcUnitsPerCode;
-      current = b.op('Mul', [b.op('Round', [b.op('Clip', [current, b.scalar(-levels), b.scalar(levels)])]), col(this.bandArray(rb, outGain ? 'perCode:out' : 'perCode', () => perCode))]);
+      const perCode = outGain ? this.bandArray(rb, 'perCode:out', () => rb.adcUnitsPerCode.map((v, j) => v * outGain[j])) : rb.adcUnitsPerCode;
+      current = b.op('Mul', [b.op('Round', [b.op('Clip', [current, b.scalar(-levels), b.scalar(levels)])]), col(perCode)]);
     }
     return current;
   }
@@ -784,8 +796,7 @@ class Lowering {
     const serial = encoding.kind === 'bitSerial';
     const { v, scale, clippedMap, gain } = this.dac(layer, x, -1, !serial);
     const planes = encoding.kind === 'bitSerial' ? this.bitPlanes(v, encoding.bits) : [v];
-    // A constant DAC scale and the output gain go into each band's ADC step (one Mul per band).
-    const outGain = !serial && layer.chip.adc.bits !== null && layer.dac.range.kind === 'fixed' ? layer.outputScale.map((o) => o * (layer.dac.range as { maxAbs: number }).maxAbs) : null;
+    const outGain = this.foldedOutputGain(layer, serial);
     const needSq = counting || layer.rowBlocks.some((rb) => rb.gSq);
     const adcClipped: string[] = [];
     const energyUnits: string[] = [];
@@ -879,8 +890,7 @@ class Lowering {
     let scale: () => string;
     /** What the band convolutions' inputs are in normalised volts (see `dac`). */
     let gain = 1;
-    // As deviceMvm: a constant DAC scale and the output gain go into each band's ADC step.
-    const outGain = !serial && layer.chip.adc.bits !== null && layer.dac.range.kind === 'fixed' ? layer.outputScale.map((o) => o * (layer.dac.range as { maxAbs: number }).maxAbs) : null;
+    const outGain = this.foldedOutputGain(layer, serial);
     if (layer.dac.range.kind === 'fixed') {
       // Elementwise DAC on the image; each row band is a Conv over its input channels.
       const dac = this.dac(layer, x, 1, !serial);
