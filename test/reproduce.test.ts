@@ -10,10 +10,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { embeddedMnistDir } from '../src/data';
 import { defaultZooDir, readZooManifest } from '../src/models/zoo';
-import { FULL_DEFAULTS, planCells, shardOf, validateReproduceOptions, type ReproduceOptions } from '../src/study/reproduce/plan';
+import { FAMILIES, FULL_DEFAULTS, planCells, shardOf, validateReproduceOptions, type LstmPlacementSpec, type ReproduceOptions } from '../src/study/reproduce/plan';
+import { LSTM_NOISE_PLACEMENTS } from '../src/study/reproduce/lstmNoisePlacement';
 import { openResults, runReproduction } from '../src/study/reproduce/run';
-import { invertCurve, logitMatchedSigma } from '../src/study/reproduce/assemble';
-import { reportTextTables, reproPlots, reproductionMarkdown, sweepTextTable } from '../src/study/reproduce/document';
+import { invertCurve, logitMatchedSigma, lstmPlacementRows, sweepTable } from '../src/study/reproduce/assemble';
+import { lstmPlacementSentence, reportTextTables, reproPlots, reproductionMarkdown, sweepTextTable } from '../src/study/reproduce/document';
 import { PAPER_TABLE_2, snrDb } from '../src/study/reproduce/paperTables';
 import { votesCurve } from '../src/study/reproduce/cells';
 import { assembleReport } from '../src/study/reproduce/assemble';
@@ -159,6 +160,29 @@ describe('reproduce helpers', () => {
     expect(devices).toEqual([`${zooDir}/cnn6-mnist-mult-0`]);
     // cnn6 add and LSTM families have no models in this zoo: only the CNN-6 (mult) cells.
     expect(cells.every((c) => c.spec.model.includes('cnn6-mnist-mult'))).toBe(true);
+  });
+});
+
+describe("Table 6's LSTM noise-placement diagnostic", () => {
+  it('plans 3 placements × σ 0.2, 0.4 on the σ_train = 0 LSTM and states its verdict from the numbers', () => {
+    const o = validateReproduceOptions({ ...FULL_DEFAULTS, sections: ['6'], limit: 100, sweepDir: null });
+    const store = openResults(path.join(dir, 'placement'));
+    const cells = planCells(o, store, () => null).filter((c) => c.spec.kind === 'lstm-placement');
+    const specs = cells.map((c) => c.spec as LstmPlacementSpec);
+    expect(specs.map((c) => `${c.placement}@${c.sigma}`)).toEqual(LSTM_NOISE_PLACEMENTS.flatMap((p) => [`${p}@0.2`, `${p}@0.4`]));
+    expect(specs.every((c) => c.model === 'lstm-strokes-mult-0' && c.runs === o.sweepRuns)).toBe(true);
+    expect(cells.every((c) => c.limit === 100)).toBe(true);
+    const t6 = sweepTable(FAMILIES.find((f) => f.id === 'lstm')!, o, store);
+    expect(lstmPlacementSentence(lstmPlacementRows(o, store), t6)).toMatch(/not measured in this run/);
+    // Every placement far above the paper's 49.8 % at σ = 0.4: placement is ruled out.
+    for (const c of cells) store.put(c.file, { spec: c.spec as LstmPlacementSpec, examples: 100, rootSeed: 0, runAccuracy: [0.9, 0.92], seconds: 0 });
+    const ruledOut = lstmPlacementSentence(lstmPlacementRows(o, store), t6);
+    expect(ruledOut).toMatch(/91\.0 ± 1\.4 % at σ = 0\.4/);
+    expect(ruledOut).toMatch(/None comes within 3 points of the paper's 49\.8 % at σ = 0\.4: where the noise sits in a step does not explain/);
+    // One placement that lands near the paper's number is named instead.
+    const pre = cells.find((c) => (c.spec as LstmPlacementSpec).placement === 'gate-preactivation' && (c.spec as LstmPlacementSpec).sigma === 0.4)!;
+    store.put(pre.file, { spec: pre.spec as LstmPlacementSpec, examples: 100, rootSeed: 0, runAccuracy: [0.5, 0.51], seconds: 0 });
+    expect(lstmPlacementSentence(lstmPlacementRows(o, store), t6)).toMatch(/the bias inside the noisy product comes within 3 points of the paper's 49\.8 %/);
   });
 });
 

@@ -78,6 +78,9 @@ describe('ohmic reproduce (CLI)', () => {
   it('prints Table 2 against the paper and writes the document with the command and seeds', async () => {
     const doc = path.join(dir, 'docs', 'reproduction.md');
     const args = ['--table', '2', '--zoo', zooDir, '--data', embeddedMnistDir(), '--limit', '200', '--runs', '2', '--votes', '2', '--sigmas', '0,0.6', '--seed', '3', '--out', path.join(dir, 'out'), '--doc', doc];
+    const archive = path.join(dir, 'docs', 'reproduction', 'cells');
+    fs.mkdirSync(archive, { recursive: true });
+    fs.writeFileSync(path.join(archive, 'signal__from-an-earlier-plan.json'), '{}');
     const stdout = await runReproduce(args);
     expect(stdout).toContain('Table 2: CNN-6, MNIST, multiplicative noise');
     expect(stdout).toMatch(/σ_tr=0 paper\s+ohmic\s+Δ\s+best paper\s+ohmic/);
@@ -87,5 +90,11 @@ describe('ohmic reproduce (CLI)', () => {
     expect(md).toContain(readZooManifest(zooDir).models[0].weightsSha256);
     expect(md).toMatch(/\| 0\.6 \| 4\.44 \| 65\.7 \| \d+\.\d ± \d+\.\d \|/);
     expect(fs.existsSync(path.join(dir, 'docs', 'reproduction', 'figure2-cnn6-mult.svg'))).toBe(true);
+    // The cells it read are kept beside it, byte for byte, and nothing else.
+    const cells = fs.readdirSync(path.join(dir, 'out', 'cells')).filter((f) => f.endsWith('.json')).sort();
+    expect(cells.length).toBeGreaterThan(0);
+    expect(fs.readdirSync(archive).sort()).toEqual(cells);
+    for (const f of cells) expect(fs.readFileSync(path.join(archive, f), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'out', 'cells', f), 'utf8'));
+    expect(md).toContain(`The ${cells.length} cell files this document reads (every run's accuracy, one JSON per cell) are copied to \`reproduction/cells/\``);
   });
 });

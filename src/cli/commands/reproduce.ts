@@ -36,6 +36,7 @@ import { runReproduction } from '../../study/reproduce/run';
 import { reportTextTables, reproPlots, reproductionMarkdown, type TextTable } from '../../study/reproduce/document';
 import { trainingSweepChains, type SweepTraining } from '../../study/reproduce/trainingSweep';
 import { readTransferFile, table11Commands, TABLE11_SOURCE, TABLE11_TARGET, type Table11Dirs } from '../../study/reproduce/table11';
+import { archiveCells, archiveTransfers } from '../../study/reproduce/archive';
 import { formatTable } from '../table';
 import { decimalNumber, parseIntegerOption, parseListOption } from '../options';
 
@@ -238,7 +239,7 @@ export function registerReproduce(program: Command): void {
               ? `${s.model.replace(/^.*\//, '')} ${s.noise} σ=${s.sigma}`
               : s.kind === 'device'
                 ? `${s.model.replace(/^.*\//, '')} on ${s.device}`
-                : `${s.kind} ${s.model.replace(/^.*\//, '')}${'device' in s ? ` ${s.device}` : ''}`;
+                : `${s.kind} ${s.model.replace(/^.*\//, '')}${'device' in s ? ` ${s.device}` : ''}${'placement' in s ? ` ${s.placement} σ=${s.sigma}` : ''}`;
           const line = p.finished
             ? `[${p.done}/${p.total}] ${what} done  ${(p.elapsedMs / 1000).toFixed(0)} s`
             : `[${p.done}/${p.total}] ${what} run ${p.runsDone}/${p.runsTotal}  ${(p.elapsedMs / 1000).toFixed(0)} s`;
@@ -302,6 +303,16 @@ export function registerReproduce(program: Command): void {
           `Training-budget sweep: ${sweepChains.length - pendingSweep.length} of ${sweepChains.length} models trained (${pendingSweep.map((t) => path.basename(t.out)).join(', ')} still to train: \`ohmic reproduce --training-sweep\` runs them, about 250 s per epoch per process on an idle core).`,
         );
       }
+      // The measurements travel with the document (./study/reproduce/archive.ts).
+      const archiveDir = path.join(plotDir, 'cells');
+      archiveCells(path.join(outDir, 'cells'), run.resultFiles, archiveDir);
+      const attackCopies = options.sections.includes('11') ? archiveTransfers([t11.attackDir, t11.whiteBoxDir, t11.naturalTargetDir].filter((d): d is string => d !== null), path.join(plotDir, 'attacks')) : [];
+      const rel = (p: string) => path.relative(path.dirname(docFile), p).split(path.sep).join('/');
+      remarks.push(
+        `The ${run.resultFiles.length} cell files this document reads (every run's accuracy, one JSON per cell) are copied to \`${rel(archiveDir)}/\`` +
+          (attackCopies.length ? `, and the attack results to ${attackCopies.map((f) => `\`${rel(f)}\``).join(', ')}` : '') +
+          `: copied into \`<--out>/cells/\`, they let a rerun resume instead of recomputing.`,
+      );
       const md = reproductionMarkdown(
         run.report,
         {

@@ -14,8 +14,11 @@
  *   zero steps) the same LSTM stayed at chance: on the first 4,096 training
  *   sequences, one epoch of Adam (lr 1e-3, batch 32) ended at loss 2.303 and
  *   10.3 % test accuracy with end padding against 2.101 and 17.0 % with start
- *   padding. The paper pads too; where its copy lost the detail, this is the
- *   choice that trains.
+ *   padding. On all 60,000 training sequences with the zoo's recipe (Adam lr
+ *   4e-3 decayed 0.85 per epoch, batch 32, seed 0), end padding still ended its
+ *   first two epochs at mean loss 2.3025 and 2.3019 (chance: ln 10 = 2.3026).
+ *   The paper pads too; where its copy lost the detail, this is the choice that
+ *   trains.
  * - 128 hidden units: enough capacity for ≥ 94 % on this data (the zoo's
  *   σ_train = 0 model reached 95.9 % on the stroke test set after 4 epochs of
  *   Adam, lr 4e-3), and small enough (67,072 LSTM weights) to train the six

@@ -6,12 +6,14 @@
 import type { DeviceCellResult, SignalCellResult } from './cells';
 import { PAPER_SIGMAS, PAPER_TABLE_4, snrDb } from './paperTables';
 import { table11Checks, table11Report, type Table11Report } from './table11';
+import { LSTM_NOISE_PLACEMENTS, LSTM_PLACEMENT_SIGMAS, type LstmNoisePlacement } from './lstmNoisePlacement';
 import {
   FAMILIES,
   deviceSpec,
   familiesFor,
   familyModels,
   limitOf,
+  lstmPlacementSpec,
   mean,
   modelRef,
   noiseTrainedChoice,
@@ -19,6 +21,7 @@ import {
   sweepModels,
   type ChipInfoResult,
   type Family,
+  type LstmPlacementResult,
   type ReproduceOptions,
   type ResultStore,
   type WeightsResult,
@@ -56,7 +59,7 @@ export function voted(value: number, votes: number, examples: number): VotedAccu
 function signalCell(store: ResultStore, ref: string, family: Family, sigma: number, o: ReproduceOptions, limit: number | null): SignalCellResult | null {
   const spec = { kind: 'signal' as const, model: ref, dataset: family.dataset, noise: family.noise, sigma, runs: sigma === 0 ? 1 : o.runs };
   const r = store.get(plannedFile(spec, limit));
-  return r && 'runAccuracy' in r ? r : null;
+  return r?.spec.kind === 'signal' ? (r as SignalCellResult) : null;
 }
 
 /** One model's measurements at one σ. */
@@ -496,9 +499,35 @@ export interface ReproductionReport {
   readonly schedules: readonly ScheduleRow[];
   readonly weights: readonly WeightsRow[];
   readonly sweep: readonly SweepRow[];
+  /** Table 6's noise-placement diagnostic of the σ_train = 0 LSTM (see ./lstmNoisePlacement.ts); empty when Table 6 is not asked for. */
+  readonly lstmPlacement: readonly LstmPlacementRow[];
   /** Table 11 (black-box transfer), read from the `ohmic attack` results; null when not asked for. */
   readonly table11: Table11Report | null;
   readonly targets: readonly TargetCheck[];
+}
+
+export interface LstmPlacementRow {
+  readonly model: string;
+  readonly placement: LstmNoisePlacement;
+  readonly sigma: number;
+  readonly summary: AccuracySummary;
+}
+
+/** The placement diagnostic's results so far, in placement then σ order. */
+export function lstmPlacementRows(o: ReproduceOptions, store: ResultStore): LstmPlacementRow[] {
+  const family = FAMILIES.find((f) => f.id === 'lstm')!;
+  const base = familyModels(family, o.zooDir).find((m) => m.sigmaTrain === 0);
+  if (!base) return [];
+  const rows: LstmPlacementRow[] = [];
+  for (const placement of LSTM_NOISE_PLACEMENTS) {
+    for (const sigma of LSTM_PLACEMENT_SIGMAS) {
+      const r = store.get(plannedFile(lstmPlacementSpec(modelRef(base, o.zooDir), placement, sigma, o), o.limit));
+      if (r?.spec.kind !== 'lstm-placement') continue;
+      const p = r as LstmPlacementResult;
+      rows.push({ model: base.name, placement, sigma, summary: summarize(p.runAccuracy, p.examples) });
+    }
+  }
+  return rows;
 }
 
 export function assembleReport(o: ReproduceOptions, store: ResultStore): ReproductionReport {
@@ -516,6 +545,7 @@ export function assembleReport(o: ReproduceOptions, store: ResultStore): Reprodu
     schedules: want('schedule') ? scheduleRows(o, store) : [],
     weights: want('4') ? weightsTable(o, store) : [],
     sweep: want('sweep') ? trainingSweep(o, store) : [],
+    lstmPlacement: want('6') ? lstmPlacementRows(o, store) : [],
     table11,
     targets: [...targetChecks(tables), ...(table11 ? table11Checks(table11) : [])],
   };

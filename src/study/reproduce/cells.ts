@@ -36,6 +36,7 @@ import { accuracyVsVotes, voteSeeds } from '../../models/voting';
 import { loadMnist, defaultDataDir } from '../../data';
 import { LSTM_TIME_STEPS } from '../../models/paper/lstm';
 import { loadLstmStrokes, loadTrainingData, strokesArchiveIn } from '../../models/training/trainingData';
+import { lstmPlacementLogits, type LstmNoisePlacement } from './lstmNoisePlacement';
 
 export type ReproDataset = 'mnist' | 'mnist-strokes' | 'cifar10-heldout';
 export type SignalNoiseKind = 'multiplicative' | 'additive';
@@ -410,6 +411,27 @@ export class CellEvaluator {
       latencyNs: report.totals.latencyNs,
       schedules,
     };
+  }
+
+  /**
+   * Table 6's noise-placement diagnostic ({@link lstmPlacementLogits}) on the first `limit` stroke test sequences:
+   * run r draws from `Rng.fromSeed(rootSeed).fold('reproduce').fold('lstm-placement|MODEL|PLACEMENT|σ').fold('run').fold(r)`.
+   */
+  async lstmPlacement(model: string, placement: LstmNoisePlacement, sigma: number, runs: number, limit: number | null): Promise<{ examples: number; runAccuracy: number[] }> {
+    const test = await this.testSet('mnist-strokes', limit);
+    const { zooDir, name } = modelLocation(model);
+    const layers = await loadZooModel(name, zooDir === undefined ? {} : { zooDir });
+    try {
+      const stream = Rng.fromSeed(this.options.rootSeed).fold('reproduce').fold(`lstm-placement|${modelId(model)}|${placement}|${sigma}`);
+      const runAccuracy: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        const logits = lstmPlacementLogits(layers, test.x, test.labels.length, placement, sigma, stream.fold('run').fold(r), CELL_BATCH);
+        runAccuracy.push(argmaxAccuracy(logits, test.labels, test.classes));
+      }
+      return { examples: test.labels.length, runAccuracy };
+    } finally {
+      layers.dispose();
+    }
   }
 
   /** Table 4's mean |w| of a model's MVM weights (loads the model on its own). */

@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../resultsFile';
 import { LEGACY_NOISE_GENERATOR, NOISE_GENERATOR } from '../../rng';
 import { cellFileName, modelId, type CellResult, type CellSpec, type ReproDataset, type SignalNoiseKind } from './cells';
 import type { Table11Dirs } from './table11';
+import { LSTM_NOISE_PLACEMENTS, LSTM_PLACEMENT_SIGMAS, type LstmNoisePlacement } from './lstmNoisePlacement';
 import { PAPER_SIGMAS, PAPER_TABLE_2, PAPER_TABLE_3, PAPER_TABLE_5, PAPER_TABLE_6, PAPER_TABLE_7, PAPER_TABLE_8, PAPER_TABLE_9, type PaperSweepTable, type PaperVotingTable } from './paperTables';
 
 /** What can be asked for: a paper table or figure, or one of ohmic's extra sections. */
@@ -40,7 +41,11 @@ export interface Family {
   readonly votingTable: '7' | '8' | '9' | null;
   readonly paper: PaperSweepTable;
   readonly paperVoting: PaperVotingTable | null;
-  /** Whether device cells are planned for it (DenseNet-40 on a chip runs at a few images/s on 2 cores). */
+  /**
+   * Whether device cells are planned for it. DenseNet-40's are not: one ReRAM chip of it took 358 s to compile
+   * with 100 calibration images (4.58 GB RSS) and 164 s for 100 images × 5 votes (2026-12-02, 2 cores), so a
+   * device cell of 20 chips would be about 3 h, per device.
+   */
   readonly onDevices: boolean;
 }
 
@@ -179,7 +184,16 @@ export interface WeightsSpec {
   readonly model: string;
 }
 
-export type PlannedSpec = CellSpec | ChipInfoSpec | WeightsSpec;
+/** Table 6's noise-placement diagnostic (./lstmNoisePlacement.ts): one LSTM, one placement, one σ, `runs` runs. */
+export interface LstmPlacementSpec {
+  readonly kind: 'lstm-placement';
+  readonly model: string;
+  readonly placement: LstmNoisePlacement;
+  readonly sigma: number;
+  readonly runs: number;
+}
+
+export type PlannedSpec = CellSpec | ChipInfoSpec | WeightsSpec | LstmPlacementSpec;
 
 /** One planned measurement: a spec and the sample count it runs on. */
 export interface PlannedCell {
@@ -205,12 +219,22 @@ export interface WeightsResult {
   readonly count: number;
 }
 
-export type StoredResult = CellResult | ChipInfoResult | WeightsResult;
+export interface LstmPlacementResult {
+  readonly spec: LstmPlacementSpec;
+  readonly examples: number;
+  readonly rootSeed: number;
+  /** Accuracy of each run. */
+  readonly runAccuracy: number[];
+  readonly seconds: number;
+}
+
+export type StoredResult = CellResult | ChipInfoResult | WeightsResult | LstmPlacementResult;
 
 export function plannedFile(spec: PlannedSpec, examples: number | null): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
   if (spec.kind === 'chip-info') return `chip-info__${safe(modelId(spec.model))}__${spec.device}__v${spec.votes}.json`;
   if (spec.kind === 'weights') return `weights__${safe(modelId(spec.model))}.json`;
+  if (spec.kind === 'lstm-placement') return `lstm-placement__${safe(modelId(spec.model))}__${spec.placement}__${spec.sigma}__n${examples ?? 'all'}__r${spec.runs}.json`;
   return cellFileName(spec, examples);
 }
 
@@ -346,8 +370,12 @@ export function planCells(o: ReproduceOptions, store: ResultStore, matchedSigma:
         if (trained !== null) cells.push(planned(deviceSpec(trained, family, device, o), o.deviceLimit));
       }
     }
-    // DenseNet-40 is not compiled onto the device presets (see `onDevices`); computing its calibrated chip report
-    // stopped the run with a wasm "RuntimeError: memory access out of bounds" on this machine (2026-12-01).
+    if (family.id === 'lstm' && want(family.table) && base) {
+      for (const placement of LSTM_NOISE_PLACEMENTS) {
+        for (const sigma of LSTM_PLACEMENT_SIGMAS) cells.push(planned(lstmPlacementSpec(modelRef(base, o.zooDir), placement, sigma, o), o.limit));
+      }
+    }
+    // DenseNet-40 is not compiled onto the device presets (see `onDevices`), so it has no chip report either.
     if (want('schedule') && base && family.onDevices) {
       for (const device of o.devices) cells.push(planned({ kind: 'chip-info', model: modelRef(base, o.zooDir), device, votes: o.votes }, null));
     }
@@ -372,6 +400,11 @@ export function planCells(o: ReproduceOptions, store: ResultStore, matchedSigma:
   }
   const seen = new Set<string>();
   return cells.filter((c) => (seen.has(c.file) ? false : (seen.add(c.file), true)));
+}
+
+/** The noise-placement diagnostic's cell: a diagnostic, so it runs the training-budget sweep's fewer runs. */
+export function lstmPlacementSpec(model: string, placement: LstmNoisePlacement, sigma: number, o: ReproduceOptions): LstmPlacementSpec {
+  return { kind: 'lstm-placement', model, placement, sigma, runs: o.sweepRuns };
 }
 
 export function deviceSpec(model: string, family: Family, device: string, o: ReproduceOptions): CellSpec {

@@ -42,6 +42,8 @@ export interface ReproductionRun {
   readonly missing: number;
   /** File names of the planned cells with no result yet. */
   readonly missingFiles: readonly string[];
+  /** File names of the planned cells with a result: what the report reads. */
+  readonly resultFiles: readonly string[];
   readonly planned: number;
   /** Stored results the report read that another noise generator drew, by generator (reports from stored results only). */
   readonly staleGenerators: ReadonlyMap<string, number>;
@@ -81,6 +83,11 @@ export async function runReproduction(o: ReproduceOptions, run: RunReproductionO
         const spec = cell.spec;
         if (spec.kind === 'chip-info') result = { spec, ...(await evaluator.chipInfo(spec.model, spec.device, spec.votes, datasetOfModel(spec.model))) };
         else if (spec.kind === 'weights') result = { spec, ...(await evaluator.weightStats(spec.model)) };
+        else if (spec.kind === 'lstm-placement') {
+          const t = Date.now();
+          const r = await evaluator.lstmPlacement(spec.model, spec.placement, spec.sigma, spec.runs, cell.limit);
+          result = { spec, ...r, rootSeed: o.rootSeed, seconds: (Date.now() - t) / 1000 };
+        }
         else result = (await evaluator.evaluate(spec, cell.limit, progress)) as CellResult;
         store.put(cell.file, result);
         computed++;
@@ -100,6 +107,7 @@ export async function runReproduction(o: ReproduceOptions, run: RunReproductionO
     computed,
     missing: missingFiles.length,
     missingFiles,
+    resultFiles: plan.filter((c) => store.has(c.file)).map((c) => c.file),
     planned: plan.length,
     staleGenerators: store.staleGenerators(),
     report: assembleReport(o, store),
