@@ -311,7 +311,7 @@ export function registerReproduce(program: Command): void {
       remarks.push(
         `The ${run.resultFiles.length} cell files this document reads (every run's accuracy, one JSON per cell) are copied to \`${rel(archiveDir)}/\`` +
           (attackCopies.length ? `, and the attack results to ${attackCopies.map((f) => `\`${rel(f)}\``).join(', ')}` : '') +
-          `: copied into \`<--out>/cells/\`, they let a rerun resume instead of recomputing.`,
+          `. Copied back (the cells into \`<--out>/cells/\`, each attack result into its \`--attack-dir\`, \`--white-box-dir\` or \`--natural-target-dir\` folder), they let a rerun resume instead of recomputing.`,
       );
       const md = reproductionMarkdown(
         run.report,
