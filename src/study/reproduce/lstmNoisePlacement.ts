@@ -61,12 +61,24 @@ export function lstmPlacementLogits(model: tf.LayersModel, x: Float32Array, coun
   const out = new Float32Array(count * CLASSES);
   for (let start = 0; start < count; start += batchSize) {
     const B = Math.min(batchSize, count - start);
-    const eps = new Float32Array(sigma > 0 ? B * perSample : 0);
-    for (let j = 0; j < B && sigma > 0; j++) stream.fold(start + j).fillNormal(eps.subarray(j * perSample, (j + 1) * perSample), 0, 1);
+    // Step-major copies of the draws ([T][B][perStep], then [B][10] for the output), so each step's noise is one
+    // contiguous block: sample j's draws still come from its own stream, in its own order.
+    const steps = sigma > 0 ? new Float32Array(T * B * perStep) : null;
+    const outNoise = sigma > 0 ? new Float32Array(B * CLASSES) : null;
+    if (steps && outNoise) {
+      const own = new Float32Array(perSample);
+      for (let j = 0; j < B; j++) {
+        stream.fold(start + j).fillNormal(own, 0, 1);
+        for (let t = 0; t < T; t++) steps.set(own.subarray(t * perStep, (t + 1) * perStep), (t * B + j) * perStep);
+        outNoise.set(own.subarray(T * perStep), j * CLASSES);
+      }
+    }
     const logits = tf.tidy(() => {
-      const noise = sigma > 0 ? tf.tensor2d(eps, [B, perSample]) : null;
-      // 1 + σε for step t's draws [B, perStep] (columns t·perStep …), or for the output's.
-      const factor = (from: number, size: number) => tf.add(1, tf.mul(tf.slice(noise!, [0, from], [B, size]), sigma));
+      // 1 + σε for `size` draws of step t's block from column `from`, or for the output's.
+      const factor = (t: number, from: number, size: number) => {
+        const e = tf.tensor2d(steps!.subarray(t * B * perStep, (t + 1) * B * perStep), [B, perStep]);
+        return tf.add(1, tf.mul(from === 0 && size === perStep ? e : tf.slice(e, [0, from], [B, size]), sigma));
+      };
       const xs = tf.unstack(tf.tensor3d(x.subarray(start * T * LSTM_INPUT_SIZE, (start + B) * T * LSTM_INPUT_SIZE), [B, T, LSTM_INPUT_SIZE]), 1);
       let hs: tf.Tensor = tf.zeros([B, h]);
       let cs: tf.Tensor = tf.zeros([B, h]);
@@ -75,10 +87,10 @@ export function lstmPlacementLogits(model: tf.LayersModel, x: Float32Array, coun
           const xw = tf.matMul(xs[t], w.kernel);
           const hu = tf.matMul(hs, w.recurrent);
           let z: tf.Tensor;
-          if (!noise) z = tf.add(tf.add(xw, hu), w.bias);
-          else if (placement === 'gate-mvm') z = tf.add(tf.mul(tf.add(xw, hu), factor(t * perStep, 4 * h)), w.bias);
-          else if (placement === 'gate-preactivation') z = tf.mul(tf.add(tf.add(xw, hu), w.bias), factor(t * perStep, 4 * h));
-          else z = tf.add(tf.add(tf.mul(xw, factor(t * perStep, 4 * h)), tf.mul(hu, factor(t * perStep + 4 * h, 4 * h))), w.bias);
+          if (!steps) z = tf.add(tf.add(xw, hu), w.bias);
+          else if (placement === 'gate-mvm') z = tf.add(tf.mul(tf.add(xw, hu), factor(t, 0, 4 * h)), w.bias);
+          else if (placement === 'gate-preactivation') z = tf.mul(tf.add(tf.add(xw, hu), w.bias), factor(t, 0, 4 * h));
+          else z = tf.add(tf.add(tf.mul(xw, factor(t, 0, 4 * h)), tf.mul(hu, factor(t, 4 * h, 4 * h))), w.bias);
           const [zi, zf, zc, zo] = tf.split(z, 4, 1);
           const c = tf.add(tf.mul(tf.sigmoid(zf), cs), tf.mul(tf.sigmoid(zi), tf.tanh(zc)));
           return [tf.mul(tf.sigmoid(zo), tf.tanh(c)), c];
@@ -89,7 +101,7 @@ export function lstmPlacementLogits(model: tf.LayersModel, x: Float32Array, coun
         cs = cn;
       }
       const y = tf.add(tf.matMul(hs, w.fcKernel), w.fcBias);
-      return noise ? tf.mul(y, factor(T * perStep, CLASSES)) : y;
+      return outNoise ? tf.mul(y, tf.add(1, tf.mul(tf.tensor2d(outNoise, [B, CLASSES]), sigma))) : y;
     });
     out.set(logits.dataSync() as Float32Array, start * CLASSES);
     logits.dispose();
