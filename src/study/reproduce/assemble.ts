@@ -4,7 +4,7 @@
  * folder without running anything. A cell that is not there yet shows as null.
  */
 import type { DeviceCellResult, SignalCellResult } from './cells';
-import { PAPER_SIGMAS, PAPER_TABLE_4, snrDb } from './paperTables';
+import { PAPER_SIGMAS, PAPER_TABLE_4, paperSigmaIndex, snrDb } from './paperTables';
 import { table11Checks, table11Report, type Table11Report } from './table11';
 import { LSTM_NOISE_PLACEMENTS, LSTM_PLACEMENT_SIGMAS, type LstmNoisePlacement } from './lstmNoisePlacement';
 import {
@@ -146,7 +146,7 @@ export function sweepTable(family: Family, o: ReproduceOptions, store: ResultSto
     return {
       sigma,
       snrDb: snrDb(sigma),
-      paperIndex: PAPER_SIGMAS.findIndex((p) => Math.abs(p - sigma) < 1e-9),
+      paperIndex: paperSigmaIndex(sigma),
       noiseless: base?.single ?? null,
       best,
       bestVoted,

@@ -6,7 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { ReproductionReport, SweepTable, AccuracySummary, DeviceModelResult, LstmPlacementRow, TargetCheck } from './assemble';
 import { LSTM_NOISE_PLACEMENTS, type LstmNoisePlacement } from './lstmNoisePlacement';
-import { PAPER_SIGMAS, PAPER_TABLE_11, snrDb } from './paperTables';
+import { PAPER_SIGMAS, PAPER_TABLE_11, paperSigmaIndex, snrDb } from './paperTables';
 import type { Table11Report } from './table11';
 import { CALIBRATION_SAMPLES } from '../calibrationSet';
 
@@ -191,7 +191,7 @@ export function sweepTextTableOfBudget(report: ReproductionReport): TextTable | 
   const paperRow = (st: number) => (st === 0 ? report.tables.find((t) => t.family.table === '2')?.family.paper.noiselessTrained ?? null : null);
   const rows: string[][] = report.sweep.map((s) => [s.model, String(s.sigmaTrain), s.training, ...s.cells.map(pm), num(s.meanAbs, 4)]);
   const p = paperRow(0);
-  if (p) rows.push(['paper, Table 2', '0', '100 epochs from scratch', ...sigmas.map((s) => pct(p[PAPER_SIGMAS.findIndex((x) => Math.abs(x - s) < 1e-9)])), '0.049']);
+  if (p) rows.push(['paper, Table 2', '0', '100 epochs from scratch', ...sigmas.map((s) => pct(p[paperSigmaIndex(s)])), '0.049']);
   return {
     id: 'training-sweep',
     title: 'Training-budget sweep: CNN-6 (multiplicative) trained from scratch for several epoch counts, accuracy % at each inference σ',
@@ -282,7 +282,6 @@ export function table11TextTables(t: Table11Report | null): TextTable[] {
   return out;
 }
 
-/** Table 11's misses and caveats, each from measured numbers. */
 const PLACEMENT_WORDS: Record<LstmNoisePlacement, string> = {
   'gate-mvm': "on each step's gate MVM output x·W + h·U, the bias added after (this model's noise points)",
   'gate-preactivation': 'on the gate pre-activation x·W + h·U + b, the bias inside the noisy product',
@@ -292,16 +291,13 @@ const PLACEMENT_WORDS: Record<LstmNoisePlacement, string> = {
 /** What the noise-placement diagnostic measured against Table 6's σ_train = 0 row. */
 export function lstmPlacementSentence(rows: readonly LstmPlacementRow[], t6: SweepTable): string {
   if (rows.length === 0) return 'Where the noise sits in an LSTM step is not measured in this run (its diagnostic cells have no results).';
-  const paperAt = (sigma: number) => {
-    const i = PAPER_SIGMAS.findIndex((p) => Math.abs(p - sigma) < 1e-9);
-    return i < 0 ? null : t6.family.paper.noiselessTrained[i];
-  };
   const sigmas = [...new Set(rows.map((r) => r.sigma))];
   const parts = LSTM_NOISE_PLACEMENTS.filter((p) => rows.some((r) => r.placement === p)).map(
     (p) => `${PLACEMENT_WORDS[p]}: ${rows.filter((r) => r.placement === p).map((r) => `${pct(r.summary.mean)} ± ${pct(r.summary.std)} % at σ = ${r.sigma}`).join(', ')}`,
   );
   const top = Math.max(...sigmas);
-  const paperTop = paperAt(top);
+  const topIndex = paperSigmaIndex(top);
+  const paperTop = topIndex < 0 ? null : t6.family.paper.noiselessTrained[topIndex];
   const worst = rows.filter((r) => r.sigma === top).reduce((a, b) => (b.summary.mean < a.summary.mean ? b : a));
   const runs = rows[0].summary.runs;
   const verdict =
@@ -316,6 +312,7 @@ export function lstmPlacementSentence(rows: readonly LstmPlacementRow[], t6: Swe
   );
 }
 
+/** Table 11's misses and caveats, each from measured numbers. */
 export function table11Explanations(t: Table11Report | null): string[] {
   if (!t || !t.transfer) return [];
   const out: string[] = [];
@@ -575,7 +572,7 @@ export function explanations(report: ReproductionReport): string[] {
             : '') +
           (() => {
             // At every σ > 0 with a paper value: the sweep model closest to the paper's σ_train = 0 row.
-            const sig = report.options.sigmas.map((sg, i) => ({ sg, i, j: PAPER_SIGMAS.findIndex((p) => Math.abs(p - sg) < 1e-9) })).filter((x) => x.sg > 0 && x.j >= 0);
+            const sig = report.options.sigmas.map((sg, i) => ({ sg, i, j: paperSigmaIndex(sg) })).filter((x) => x.sg > 0 && x.j >= 0);
             const nearest = sig.flatMap(({ sg, i, j }) => {
               const cands = own.filter((s) => s.cells[i]);
               if (!cands.length) return [];
@@ -604,7 +601,7 @@ export function explanations(report: ReproductionReport): string[] {
       out.push(
         `Noise-injected training (σ_train = ${st}): ` +
           sweepT.map((s) => `${s.model} (${s.training}): ${idx.map(({ s: sg, i }) => `σ=${sg} ${pct(s.cells[i]?.mean)}`).join(', ')}`).join('; ') +
-          ` (paper, best σ_train per σ: ${idx.map(({ s: sg }) => { const j = PAPER_SIGMAS.findIndex((p) => Math.abs(p - sg) < 1e-9); return j < 0 ? '' : `σ=${sg} ${pct(t2.family.paper.best[j])}`; }).filter(Boolean).join(', ')}). The zoo fine-tunes its σ_train > 0 models for 1–3 epochs from the σ_train = 0 model; the paper trains each from scratch for 100 epochs.`,
+          ` (paper, best σ_train per σ: ${idx.map(({ s: sg }) => { const j = paperSigmaIndex(sg); return j < 0 ? '' : `σ=${sg} ${pct(t2.family.paper.best[j])}`; }).filter(Boolean).join(', ')}). The zoo fine-tunes its σ_train > 0 models for 1–3 epochs from the σ_train = 0 model; the paper trains each from scratch for 100 epochs.`,
       );
     }
     const r0 = rowAt(t2, 0);

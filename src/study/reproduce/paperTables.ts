@@ -8,6 +8,11 @@
 /** The inference σ of every table's columns. */
 export const PAPER_SIGMAS: readonly number[] = [0, 0.2, 0.4, 0.6, 0.8, 1.0];
 
+/** The paper's column of inference σ `sigma` in its tables (index into PAPER_SIGMAS), or -1 when it has none. */
+export function paperSigmaIndex(sigma: number): number {
+  return PAPER_SIGMAS.findIndex((p) => Math.abs(p - sigma) < 1e-9);
+}
+
 /** A σ_train-sweep table (Tables 2, 3, 5, 6): the σ_train = 0 row, the best accuracy and the σ_train giving it. */
 export interface PaperSweepTable {
   readonly noiselessTrained: readonly number[];
