@@ -36,7 +36,8 @@ import { accuracyVsVotes, voteSeeds } from '../../models/voting';
 import { loadMnist, defaultDataDir } from '../../data';
 import { LSTM_TIME_STEPS } from '../../models/paper/lstm';
 import { loadLstmStrokes, loadTrainingData, strokesArchiveIn } from '../../models/training/trainingData';
-import { lstmPlacementLogits, type LstmNoisePlacement } from './lstmNoisePlacement';
+import { lstmPlacementLogits } from './lstmNoisePlacement';
+import type { LstmPlacementResult, LstmPlacementSpec } from './plan';
 
 export type ReproDataset = 'mnist' | 'mnist-strokes' | 'cifar10-heldout';
 export type SignalNoiseKind = 'multiplicative' | 'additive';
@@ -172,6 +173,12 @@ export function modelLocation(model: string): { zooDir: string | undefined; name
   return i < 0 ? { zooDir: undefined, name: model } : { zooDir: model.slice(0, i), name: model.slice(i + 1) };
 }
 
+/** The tfjs model of a model reference (bare zoo name or `ZOO_DIR/NAME`), hash-checked against its manifest. */
+function loadModelRef(model: string): Promise<tf.LayersModel> {
+  const { zooDir, name } = modelLocation(model);
+  return loadZooModel(name, zooDir === undefined ? {} : { zooDir });
+}
+
 /** The manifest record of a model reference. */
 export function zooEntryOf(model: string): ZooEntry {
   const { zooDir, name } = modelLocation(model);
@@ -270,8 +277,7 @@ export class CellEvaluator {
   private async modelState(model: string) {
     if (this.current?.model !== model) {
       this.release();
-      const { zooDir, name } = modelLocation(model);
-      const layers = await loadZooModel(name, zooDir === undefined ? {} : { zooDir });
+      const layers = await loadModelRef(model);
       const graph = fromTfjsLayersModel(layers);
       layers.dispose();
       this.current = { model, graph, compiled: new Map(), exact: new Map() };
@@ -417,18 +423,18 @@ export class CellEvaluator {
    * Table 6's noise-placement diagnostic ({@link lstmPlacementLogits}) on the first `limit` stroke test sequences:
    * run r draws from `Rng.fromSeed(rootSeed).fold('reproduce').fold('lstm-placement|MODEL|PLACEMENT|σ').fold('run').fold(r)`.
    */
-  async lstmPlacement(model: string, placement: LstmNoisePlacement, sigma: number, runs: number, limit: number | null): Promise<{ examples: number; runAccuracy: number[] }> {
+  async lstmPlacement(spec: LstmPlacementSpec, limit: number | null): Promise<LstmPlacementResult> {
+    const t0 = Date.now();
     const test = await this.testSet('mnist-strokes', limit);
-    const { zooDir, name } = modelLocation(model);
-    const layers = await loadZooModel(name, zooDir === undefined ? {} : { zooDir });
+    const layers = await loadModelRef(spec.model);
     try {
-      const stream = Rng.fromSeed(this.options.rootSeed).fold('reproduce').fold(`lstm-placement|${modelId(model)}|${placement}|${sigma}`);
+      const stream = Rng.fromSeed(this.options.rootSeed).fold('reproduce').fold(`lstm-placement|${modelId(spec.model)}|${spec.placement}|${spec.sigma}`);
       const runAccuracy: number[] = [];
-      for (let r = 0; r < runs; r++) {
-        const logits = lstmPlacementLogits(layers, test.x, test.labels.length, placement, sigma, stream.fold('run').fold(r), CELL_BATCH);
+      for (let r = 0; r < spec.runs; r++) {
+        const logits = lstmPlacementLogits(layers, test.x, test.labels.length, spec.placement, spec.sigma, stream.fold('run').fold(r), CELL_BATCH);
         runAccuracy.push(argmaxAccuracy(logits, test.labels, test.classes));
       }
-      return { examples: test.labels.length, runAccuracy };
+      return { spec, examples: test.labels.length, rootSeed: this.options.rootSeed, runAccuracy, seconds: (Date.now() - t0) / 1000 };
     } finally {
       layers.dispose();
     }
@@ -436,8 +442,7 @@ export class CellEvaluator {
 
   /** Table 4's mean |w| of a model's MVM weights (loads the model on its own). */
   async weightStats(model: string): Promise<{ meanAbs: number; count: number }> {
-    const { zooDir, name } = modelLocation(model);
-    const layers = await loadZooModel(name, zooDir === undefined ? {} : { zooDir });
+    const layers = await loadModelRef(model);
     try {
       return meanAbsKernelWeight(layers);
     } finally {

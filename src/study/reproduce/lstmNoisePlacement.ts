@@ -74,11 +74,6 @@ export function lstmPlacementLogits(model: tf.LayersModel, x: Float32Array, coun
       }
     }
     const logits = tf.tidy(() => {
-      // 1 + σε for `size` draws of step t's block from column `from`, or for the output's.
-      const factor = (t: number, from: number, size: number) => {
-        const e = tf.tensor2d(steps!.subarray(t * B * perStep, (t + 1) * B * perStep), [B, perStep]);
-        return tf.add(1, tf.mul(from === 0 && size === perStep ? e : tf.slice(e, [0, from], [B, size]), sigma));
-      };
       const xs = tf.unstack(tf.tensor3d(x.subarray(start * T * LSTM_INPUT_SIZE, (start + B) * T * LSTM_INPUT_SIZE), [B, T, LSTM_INPUT_SIZE]), 1);
       let hs: tf.Tensor = tf.zeros([B, h]);
       let cs: tf.Tensor = tf.zeros([B, h]);
@@ -86,11 +81,16 @@ export function lstmPlacementLogits(model: tf.LayersModel, x: Float32Array, coun
         const [hn, cn] = tf.tidy(() => {
           const xw = tf.matMul(xs[t], w.kernel);
           const hu = tf.matMul(hs, w.recurrent);
+          // 1 + σε of this step's draws: [B, 4h], or [B, 8h] (x·W's, then h·U's).
+          const f = steps ? tf.add(1, tf.mul(tf.tensor2d(steps.subarray(t * B * perStep, (t + 1) * B * perStep), [B, perStep]), sigma)) : null;
           let z: tf.Tensor;
-          if (!steps) z = tf.add(tf.add(xw, hu), w.bias);
-          else if (placement === 'gate-mvm') z = tf.add(tf.mul(tf.add(xw, hu), factor(t, 0, 4 * h)), w.bias);
-          else if (placement === 'gate-preactivation') z = tf.mul(tf.add(tf.add(xw, hu), w.bias), factor(t, 0, 4 * h));
-          else z = tf.add(tf.add(tf.mul(xw, factor(t, 0, 4 * h)), tf.mul(hu, factor(t, 4 * h, 4 * h))), w.bias);
+          if (!f) z = tf.add(tf.add(xw, hu), w.bias);
+          else if (placement === 'gate-mvm') z = tf.add(tf.mul(tf.add(xw, hu), f), w.bias);
+          else if (placement === 'gate-preactivation') z = tf.mul(tf.add(tf.add(xw, hu), w.bias), f);
+          else {
+            const [fx, fh] = tf.split(f, 2, 1);
+            z = tf.add(tf.add(tf.mul(xw, fx), tf.mul(hu, fh)), w.bias);
+          }
           const [zi, zf, zc, zo] = tf.split(z, 4, 1);
           const c = tf.add(tf.mul(tf.sigmoid(zf), cs), tf.mul(tf.sigmoid(zi), tf.tanh(zc)));
           return [tf.mul(tf.sigmoid(zo), tf.tanh(c)), c];

@@ -83,11 +83,7 @@ export async function runReproduction(o: ReproduceOptions, run: RunReproductionO
         const spec = cell.spec;
         if (spec.kind === 'chip-info') result = { spec, ...(await evaluator.chipInfo(spec.model, spec.device, spec.votes, datasetOfModel(spec.model))) };
         else if (spec.kind === 'weights') result = { spec, ...(await evaluator.weightStats(spec.model)) };
-        else if (spec.kind === 'lstm-placement') {
-          const t = Date.now();
-          const r = await evaluator.lstmPlacement(spec.model, spec.placement, spec.sigma, spec.runs, cell.limit);
-          result = { spec, ...r, rootSeed: o.rootSeed, seconds: (Date.now() - t) / 1000 };
-        }
+        else if (spec.kind === 'lstm-placement') result = await evaluator.lstmPlacement(spec, cell.limit);
         else result = (await evaluator.evaluate(spec, cell.limit, progress)) as CellResult;
         store.put(cell.file, result);
         computed++;
