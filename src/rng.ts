@@ -14,28 +14,69 @@
 import { ConfigError } from './errors';
 import { NORMAL_KERNEL_WASM_BASE64 } from './normalKernelWasm';
 
-const MASK64 = (1n << 64n) - 1n;
+// Locals, not `Math.x`, in the hot loops: a global lookup per draw is slow wherever the
+// global object is intercepted (jest's and every vm context: about 30× slower there).
+const { imul, abs, log, exp } = Math;
 
-function splitmix64(x: bigint): bigint {
-  let z = (x + 0x9e3779b97f4a7c15n) & MASK64;
-  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
-  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
-  return (z ^ (z >> 31n)) & MASK64;
+/*
+ * 64-bit keys as two uint32 halves (hi, lo): a fold and a stream start run once per
+ * noise site and sample (CNN-6 on a chip: 23 per image), and BigInt arithmetic made
+ * them ~1.4 µs together. The helpers leave their result in OUT_HI / OUT_LO.
+ */
+let OUT_HI = 0;
+let OUT_LO = 0;
+
+/** (aHi, aLo) · (bHi, bLo) mod 2^64, exact in doubles through 16-bit limbs. */
+function mul64(aHi: number, aLo: number, bHi: number, bLo: number): void {
+  const a0 = aLo & 0xffff;
+  const a1 = aLo >>> 16;
+  const b0 = bLo & 0xffff;
+  const b1 = bLo >>> 16;
+  const p00 = a0 * b0;
+  const p01 = a0 * b1;
+  const p10 = a1 * b0;
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  OUT_LO = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+  OUT_HI = (a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + imul(aHi, bLo) + imul(aLo, bHi)) >>> 0;
+}
+
+/** SplitMix64 (Steele, Lea & Flood 2014) of (hi, lo). */
+function splitmix64(hi: number, lo: number): void {
+  // z = x + 0x9e3779b97f4a7c15
+  const sumLo = lo + 0x7f4a7c15;
+  let zLo = sumLo >>> 0;
+  let zHi = (hi + 0x9e3779b9 + (sumLo > 0xffffffff ? 1 : 0)) >>> 0;
+  // z = (z ^ (z >> 30)) · 0xbf58476d1ce4e5b9
+  zLo = (zLo ^ ((zLo >>> 30) | (zHi << 2))) >>> 0;
+  zHi = (zHi ^ (zHi >>> 30)) >>> 0;
+  mul64(zHi, zLo, 0xbf58476d, 0x1ce4e5b9);
+  // z = (z ^ (z >> 27)) · 0x94d049bb133111eb
+  zLo = (OUT_LO ^ ((OUT_LO >>> 27) | (OUT_HI << 5))) >>> 0;
+  zHi = (OUT_HI ^ (OUT_HI >>> 27)) >>> 0;
+  mul64(zHi, zLo, 0x94d049bb, 0x133111eb);
+  // z ^ (z >> 31)
+  zLo = OUT_LO;
+  zHi = OUT_HI;
+  OUT_LO = (zLo ^ ((zLo >>> 31) | (zHi << 1))) >>> 0;
+  OUT_HI = (zHi ^ (zHi >>> 31)) >>> 0;
 }
 
 /** 64-bit FNV-1a over UTF-8: labels are short, this runs once per fold. */
-function hashString(label: string): bigint {
-  let h = 0xcbf29ce484222325n;
+function hashString(label: string): void {
+  let hi = 0xcbf29ce4;
+  let lo = 0x84222325;
   for (const byte of Buffer.from(label, 'utf8')) {
-    h ^= BigInt(byte);
-    h = (h * 0x100000001b3n) & MASK64;
+    mul64(hi, (lo ^ byte) >>> 0, 0x00000100, 0x000001b3);
+    hi = OUT_HI;
+    lo = OUT_LO;
   }
-  return h;
+  OUT_HI = hi;
+  OUT_LO = lo;
 }
 
 // Distinct domains so fold(1) and fold('1') give different streams.
-const INT_DOMAIN = 0x696e7400n;
-const STR_DOMAIN = 0x73747200n;
+const INT_DOMAIN = 0x696e7400;
+const STR_DOMAIN = 0x73747200;
 
 // Ziggurat tables: Marsaglia & Tsang (J. Stat. Softw. 5(8), 2000) with 256 layers
 // (R and V as numpy's legacy generator), on a signed 24-bit value. The layer index
@@ -91,6 +132,8 @@ const KERNEL_OUT = 3136 / 4;
 const KERNEL_MISSED_AT = 19520 / 4;
 const KERNEL_MISSED_DRAW = 35904 / 4;
 let normalKernel: NormalKernel | null | undefined;
+/** The std the kernel's layer widths are scaled by (NaN: not yet written). */
+let kernelStd = Number.NaN;
 
 /** The part of the WebAssembly API used here (the ES2022 lib has no WebAssembly types). */
 interface WasmApi {
@@ -135,9 +178,6 @@ export const LEGACY_NOISE_GENERATOR = 'xoshiro128**/ziggurat128';
 /** The ziggurat's radius: draws beyond ±R come from its tail sampler (for tests). */
 export const ZIGGURAT_TAIL_RADIUS = ZIG_R;
 
-// Locals, not `Math.x`, in the hot loops: a global lookup per draw is slow wherever the
-// global object is intercepted (jest's and every vm context: about 30× slower there).
-const { imul, abs, log, exp } = Math;
 
 /** One xoshiro128** step of the state in `st[at .. at + 3]`; returns its output as an int32. */
 function xoshiroNext(st: Int32Array, at: number): number {
@@ -168,18 +208,33 @@ export class Rng {
   private readonly s = new Int32Array(8);
   private started = false;
 
+  private pathText: string | null;
+
   private constructor(
-    private readonly key: bigint,
-    /** Human-readable derivation path, e.g. `seed(7)/program/layer:2`. */
-    readonly path: string,
-  ) {}
+    /** The 64-bit key's halves (unsigned). */
+    private readonly keyHi: number,
+    private readonly keyLo: number,
+    path: string | null,
+    /** Where the path is made from when first read: the parent and this stream's label. */
+    private readonly parent: Rng | null = null,
+    private readonly label: string | number = '',
+  ) {
+    this.pathText = path;
+  }
+
+  /** Human-readable derivation path, e.g. `seed(7)/program/layer:2` (made when first read: folds are hot). */
+  get path(): string {
+    if (this.pathText === null) this.pathText = `${this.parent!.path}/${this.label}`;
+    return this.pathText;
+  }
 
   /** A root stream. `seed` must be an integer in [0, 2^53). */
   static fromSeed(seed: number): Rng {
     if (!Number.isSafeInteger(seed) || seed < 0) {
       throw new ConfigError('seed', seed, 'an integer in [0, 2^53)');
     }
-    return new Rng(splitmix64(BigInt(seed)), `seed(${seed})`);
+    splitmix64(Math.floor(seed / 4294967296), seed >>> 0);
+    return new Rng(OUT_HI, OUT_LO, `seed(${seed})`);
   }
 
   /**
@@ -188,40 +243,43 @@ export class Rng {
    */
   static fromKey(keyHex: string, path: string): Rng {
     if (!/^[0-9a-f]{16}$/.test(keyHex)) throw new ConfigError('rng key', keyHex, '16 lowercase hex digits (Rng.keyHex)');
-    return new Rng(BigInt(`0x${keyHex}`), path);
+    return new Rng(Number.parseInt(keyHex.slice(0, 8), 16), Number.parseInt(keyHex.slice(8), 16), path);
   }
 
   /** A child stream that depends only on this stream's key and `label`. */
   fold(label: string | number): Rng {
-    let labelHash: bigint;
     if (typeof label === 'number') {
       if (!Number.isSafeInteger(label) || label < 0) {
         throw new ConfigError('rng.fold label', label, 'a non-negative safe integer or a string');
       }
-      labelHash = splitmix64(BigInt(label) ^ INT_DOMAIN);
+      splitmix64(Math.floor(label / 4294967296), (label ^ INT_DOMAIN) >>> 0);
     } else {
-      labelHash = splitmix64(hashString(label) ^ STR_DOMAIN);
+      hashString(label);
+      splitmix64(OUT_HI, (OUT_LO ^ STR_DOMAIN) >>> 0);
     }
-    const child = splitmix64(this.key ^ labelHash);
-    return new Rng(child, `${this.path}/${label}`);
+    splitmix64((this.keyHi ^ OUT_HI) >>> 0, (this.keyLo ^ OUT_LO) >>> 0);
+    return new Rng(OUT_HI, OUT_LO, null, this, label);
   }
 
   /** Stable 64-bit identity of this stream's key, as hex (for reports and files). */
   get keyHex(): string {
-    return this.key.toString(16).padStart(16, '0');
+    return this.keyHi.toString(16).padStart(8, '0') + this.keyLo.toString(16).padStart(8, '0');
   }
 
   private start(): void {
-    let x = this.key;
-    const words: number[] = [];
-    while (words.length < 8) {
-      x = splitmix64(x);
-      words.push(Number(x & 0xffffffffn) | 0, Number((x >> 32n) & 0xffffffffn) | 0);
+    const s = this.s;
+    let hi = this.keyHi;
+    let lo = this.keyLo;
+    for (let w = 0; w < 8; w += 2) {
+      splitmix64(hi, lo);
+      hi = OUT_HI;
+      lo = OUT_LO;
+      s[w] = lo | 0;
+      s[w + 1] = hi | 0;
     }
-    this.s.set(words);
     // xoshiro's one forbidden state
-    if ((words[0] | words[1] | words[2] | words[3]) === 0) this.s[0] = 1;
-    if ((words[4] | words[5] | words[6] | words[7]) === 0) this.s[4] = 1;
+    if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
+    if ((s[4] | s[5] | s[6] | s[7]) === 0) s[4] = 1;
     this.started = true;
   }
 
@@ -322,7 +380,11 @@ export class Rng {
     const st = this.s;
     const { i32, f32, f64 } = k;
     for (let q = 0; q < 4; q++) i32[q] = st[q];
-    for (let z = 0; z < ZIG_LAYERS; z++) f64[KERNEL_WN + z] = std * WN[z];
+    // The scaled widths stay in the kernel's memory: noise feeds fill thousands of short runs at one std.
+    if (std !== kernelStd) {
+      for (let z = 0; z < ZIG_LAYERS; z++) f64[KERNEL_WN + z] = std * WN[z];
+      kernelStd = std;
+    }
     const n = out.length;
     for (let from = 0; from < n; from += KERNEL_CHUNK) {
       const m = Math.min(KERNEL_CHUNK, n - from);

@@ -11,13 +11,14 @@ import { compile, IDEAL_CHIP, type CompiledModel } from '../../src/compiler/comp
 import { loadOnnxFile } from '../../src/compiler/frontends/onnx';
 import { fromTfjsLayersModel } from '../../src/compiler/frontends/tfjsLayers';
 import { GraphExecutor, signalNoiseHook, type MvmHook } from '../../src/compiler/executor';
-import { lowerToOnnx } from '../../src/compiler/engine/lowerToOnnx';
+import { bandChannels, lowerToOnnx } from '../../src/compiler/engine/lowerToOnnx';
 import { OrtSession } from '../../src/compiler/engine/ortSession';
 import type { Execution } from '../../src/compiler/engine/modelRunner';
 import { applySignalNoise } from '../../src/crossbar/noise/signalNoise';
 import { loadZooModel } from '../../src/models/zoo';
 import { loadMnist, embeddedMnistDir } from '../../src/data';
 import { Rng } from '../../src/rng';
+import { RERAM_DEFAULTS } from '../../src/crossbar/presets';
 import { GraphBuilder } from '../../src/compiler/ir/builder';
 import { ConfigError } from '../../src/errors';
 import * as models from './tfjsModels';
@@ -163,6 +164,67 @@ describe('one programmed layer with 8-bit converters: both engines give the same
   }
 });
 
+describe('row bands of a convolution read channel counts onnxruntime runs fast', () => {
+  test('bandChannels widens a band to the next multiple of 16 channels where the image has them', () => {
+    expect(bandChannels(0, 28, 32)).toEqual([0, 32]); // 29 channels: the whole image
+    expect(bandChannels(28, 31, 32)).toEqual([28, 4]); // fewer than a block: as they are
+    expect(bandChannels(28, 56, 64)).toEqual([28, 32]);
+    expect(bandChannels(16, 47, 64)).toEqual([16, 32]); // already a multiple
+    expect(bandChannels(22, 39, 40)).toEqual([8, 32]); // ends with the image
+    expect(bandChannels(3, 39, 40)).toEqual([3, 37]); // 48 channels would not fit in the image
+    // Every band inside every image up to 80 channels: covered, inside the image, fast where it can be.
+    const wrong: string[] = [];
+    for (let cIn = 1; cIn <= 80; cIn++) {
+      for (let first = 0; first < cIn; first++) {
+        for (let last = first; last < cIn; last++) {
+          const [c0, n] = bandChannels(first, last, cIn);
+          const need = last - first + 1;
+          // The fewest channels onnxruntime's NCHWc Conv takes, where the image has them.
+          const want = need < 16 || Math.ceil(need / 16) * 16 > cIn ? need : Math.ceil(need / 16) * 16;
+          if (!(c0 >= 0 && c0 <= first && c0 + n > last && c0 + n <= cIn) || n !== want) wrong.push(`${first}..${last} of ${cIn} → ${c0}+${n}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  // 40 input channels on 200-row tiles: band 0 holds channels 0–22 (read as 0–31), band 1
+  // channels 22–39 (read as 8–39), with a partial channel at the cut.
+  const conv = () => {
+    const b = new GraphBuilder();
+    b.input('x', [null, 7, 7, 40]);
+    b.add('conv2d', 'c', ['x'], { kernel: { shape: [3, 3, 40, 16], data: seeded(9 * 40 * 16, 31).map((v) => v * 0.05) }, strides: [1, 1], padding: 'valid', dilations: [1, 1], groups: 1 });
+    return b.build(['c']);
+  };
+  test('both engines agree on widened bands, with read noise (continuous) and with 8-bit converters', async () => {
+    const x = seeded(5 * 7 * 7 * 40, 32).map((v) => Math.max(0, v));
+    // Read noise 20× the preset's, so a band's variance that missed a few rows would show.
+    const loud = { kind: 'reram', ...RERAM_DEFAULTS, readNoiseAddMicroSiemens: 20 * RERAM_DEFAULTS.readNoiseAddMicroSiemens };
+    // A fixed DAC range: the elementwise DAC whose bands are Convs over their channels.
+    const analog = compile(conv(), { chip: { device: loud, tile: '200x64', dac: { bits: null, range: { kind: 'fixed', maxAbs: 3 } }, adc: { bits: null } } });
+    const chip = analog.program(4);
+    expect(chip.layers.get('c')![0].rowBlocks.map((rb) => [rb.row0, rb.rows])).toEqual([[0, 200], [200, 160]]);
+    const exec: Execution = { kind: 'chip', chip };
+    const a = await runOn(analog, exec, 'onnxruntime', x);
+    const b = await runOn(analog, exec, 'tfjs', x);
+    expect(relArrayError(a, b)).toBeLessThan(1e-4);
+    // The read and sensing noise alone (two seeds' difference: the programmed weights cancel)
+    // agree too: a variance short of one band's partial channel (2 of its 200 rows) is 4.6× this bound.
+    const noiseOf = async (engine: 'onnxruntime' | 'tfjs') => {
+      const [u, v] = [await runOn(analog, exec, engine, x, 11), await runOn(analog, exec, engine, x, 12)];
+      return u.map((t, i) => t - v[i]);
+    };
+    expect(relArrayError(await noiseOf('onnxruntime'), await noiseOf('tfjs'))).toBeLessThan(1e-3);
+    chip.dispose();
+    analog.dispose();
+    const coded = compile(conv(), { chip: { device: 'reram', tile: '200x64', dac: { bits: 8 } } });
+    const cchip = coded.program(3, { calibration: seeded(16 * 7 * 7 * 40, 33).map((v) => Math.max(0, v)) });
+    expect(fractionClose(await runOn(coded, { kind: 'chip', chip: cchip }, 'onnxruntime', x), await runOn(coded, { kind: 'chip', chip: cchip }, 'tfjs', x), 1e-4)).toBeGreaterThan(0.99);
+    cchip.dispose();
+    coded.dispose();
+  });
+});
+
 describe('the zoo CNN-6 on real digits', () => {
   const n = 32;
   let digits: Float32Array;
@@ -234,10 +296,16 @@ describe('the zoo CNN-6 on real digits', () => {
     ] as const) {
       const lowered = lowerToOnnx(graph, mode);
       const perSample = lowered.noise.reduce((a, f) => a + f.perSite * f.sites.length, 0) * 4;
-      const one = await OrtSession.create(lowered, { noiseBytesPerCall: Number.MAX_SAFE_INTEGER });
-      const split = await OrtSession.create(lowered, { noiseBytesPerCall: 3 * perSample });
+      const unlimited = Number.MAX_SAFE_INTEGER;
+      const one = await OrtSession.create(lowered, { noiseBytesPerCall: unlimited, activationBytesPerCall: unlimited });
+      const split = await OrtSession.create(lowered, { noiseBytesPerCall: 3 * perSample, activationBytesPerCall: unlimited });
       expect(one.samplesPerCall(batch)).toBe(batch);
       expect(split.samplesPerCall(batch)).toBe(3);
+      // The largest layer output sizes a call too (the zoo CNN-6's first conv: 26·26·32 values).
+      expect(lowered.largestValuePerSample).toBe(26 * 26 * 32);
+      const byActivation = await OrtSession.create(lowered, { noiseBytesPerCall: unlimited, activationBytesPerCall: 5 * 4 * 26 * 26 * 32 });
+      expect(byActivation.samplesPerCall(batch)).toBe(5);
+      await byActivation.dispose();
       const run = Rng.fromSeed(4).fold('run');
       const [a] = await one.run([digits], batch, run, 5, 0.4);
       const [b] = await split.run([digits], batch, run, 5, 0.4);

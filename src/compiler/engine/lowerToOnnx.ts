@@ -117,6 +117,8 @@ export interface LoweredModel {
   readonly inputs: readonly LoweredValue[];
   readonly outputs: readonly LoweredValue[];
   readonly noise: readonly NoiseFeed[];
+  /** Values in the largest per-sample output of the graph's nodes (what sizes a call to fit in cache). */
+  readonly largestValuePerSample: number;
   /** Present in mode `chip` with `stats`: one entry per analog node, its output after `outputs`. */
   readonly stats?: readonly LoweredStats[];
 }
@@ -254,14 +256,15 @@ class Lowering {
       this.b.output(v.name, name, ['N', ...v.dims]);
       return { name, dims: v.dims };
     });
-    if (!this.counting) return { bytes: this.b.encode(), inputs, outputs, noise: this.noise };
+    const largestValuePerSample = Math.max(1, ...[...this.values.values()].map((v) => prod(v.dims)));
+    if (!this.counting) return { bytes: this.b.encode(), inputs, outputs, noise: this.noise, largestValuePerSample };
     const stats: LoweredStats[] = [];
     for (const [node, e] of this.statSites) {
       const name = `stats_${stats.length}`;
       this.b.output(e.vectors.length === 1 ? e.vectors[0] : this.b.op('Sum', e.vectors), name, [4]);
       stats.push({ node, output: name, perSample: { mvms: e.mvms, adcConversions: e.adcConversions, digitalAdds: e.digitalAdds, digitalMultiplies: e.digitalMultiplies, shiftAdds: e.shiftAdds, inputCycles: e.inputCycles } });
     }
-    return { bytes: this.b.encode(), inputs, outputs, noise: this.noise, stats };
+    return { bytes: this.b.encode(), inputs, outputs, noise: this.noise, largestValuePerSample, stats };
   }
 
   // ── layout ──────────────────────────────────────────────────────────────
@@ -708,6 +711,7 @@ class Lowering {
     gain: number,
     outGain: Float32Array | null,
     adcClipped?: string[],
+    rowSquares?: () => string,
   ): string {
     const b = this.b;
     const { fanOut } = layer;
@@ -729,7 +733,9 @@ class Lowering {
       } else if (rb.gSqRow && uniform(senseCodes) && (!cpu || uniform(cpu))) {
         const k0 = k(0);
         const row = this.bandArray(rb, `row:${gain}`, () => rb.gSqRow!.map((v) => v * g2 * k0 * k0));
-        sd = b.op('Sqrt', [b.op('Add', [product(row, true, 1), b.scalar(senseCodes[0])])]);
+        // The same variance on every row: its Σ V² (cheaper than a one-column product) times that variance.
+        const variance = rowSquares && uniform(row) ? b.op('Mul', [rowSquares(), b.scalar(row[0])]) : product(row, true, 1);
+        sd = b.op('Sqrt', [b.op('Add', [variance, b.scalar(senseCodes[0])])]);
       } else if (rb.gSqRow) {
         const row = this.bandArray(rb, `row:${gain}:units`, () => rb.gSqRow!.map((v) => v * g2));
         const cpu2 = this.bandArray(rb, 'cpu2', () => Float32Array.from({ length: fanOut }, (_, j) => k(j) * k(j)));
@@ -774,6 +780,87 @@ class Lowering {
     return this.planesOf(magnitude, b.op('Sign', [v]), bits - 1);
   }
 
+  /**
+   * The read-noise form every row band of a dense layer shares, when it has more
+   * than one band and they all share one (what {@link stackedBands} needs); else null.
+   */
+  private stackable(layer: ProgrammedLayer): 'none' | 'row' | 'full' | null {
+    const bands = layer.rowBlocks;
+    if (bands.length < 2) return null;
+    const form = (rb: RowBlock) => (!rb.gSq ? 'none' : rb.gSqRow ? 'row' : 'full');
+    const variance = form(bands[0]);
+    return bands.every((rb) => form(rb) === variance) ? variance : null;
+  }
+
+  /**
+   * A dense layer's row bands with their noise, ADC and sum run once on a stacked
+   * [N, bands, fanOut] tensor: each band's product is its own MatMul on a 2-D
+   * constant (which onnxruntime prepacks; a batched [bands, rows, fanOut] one it
+   * repacks every call, 2× slower on CNN-6's 3136-input dense), the products are
+   * concatenated, and the read variances Σ V²·σ² of row-uniform bands come from one
+   * MatMul of V² on a [fanIn, bands] matrix. The same converted currents as
+   * {@link bandCurrent} band by band, with one noise input holding every band's
+   * site (the same draws): ~30 graph nodes where CNN-6's 13 bands took ~100.
+   */
+  private stackedBands(
+    layer: ProgrammedLayer,
+    variance: 'none' | 'row' | 'full',
+    v: string,
+    key: (string | number)[],
+    gain: number,
+    outGain: Float32Array | null,
+  ): string {
+    const b = this.b;
+    const { fanOut, fanIn } = layer;
+    const bands = layer.rowBlocks;
+    const n = bands.length;
+    const d = layer.chip.device;
+    const adcBits = layer.chip.adc.bits;
+    const levels = adcBits === null ? 0 : signedLevels(adcBits);
+    const k = (rb: RowBlock, j: number) => (levels ? rb.adcCodesPerUnit[j] : 1);
+    /** A per band, per column constant [bands, fanOut]. */
+    const perColumn = (value: (rb: RowBlock, j: number) => number) => {
+      const data = new Float32Array(n * fanOut);
+      bands.forEach((rb, a) => {
+        for (let j = 0; j < fanOut; j++) data[a * fanOut + j] = value(rb, j);
+      });
+      return b.constant(data, [n, fanOut]);
+    };
+    const cut = (u: string, rb: RowBlock) => b.op('Slice', [u, b.int64([rb.row0]), b.int64([rb.row0 + rb.rows]), b.int64([-1])]);
+    /** Per band, `u`'s band rows times `array(rb)` [rows × fanOut], stacked to [N, bands, fanOut]. */
+    const stacked = (u: string, array: (rb: RowBlock) => Float32Array) =>
+      b.op('Reshape', [b.op('Concat', bands.map((rb) => b.op('MatMul', [cut(u, rb), b.constant(array(rb), [rb.rows, fanOut])])), { axis: int(1) }), b.int64([0, n, fanOut])]);
+    let current = stacked(v, (rb) => this.bandArray(rb, `g:${gain}`, () => rb.gDiff.map((q, i) => q * gain * k(rb, i % fanOut))));
+    if (variance !== 'none' || d.senseNoiseRelStd > 0) {
+      const eps = this.noiseInput(bands.map((_, a) => [...key, a]), fanOut, [n, fanOut], 1);
+      const g2 = gain * gain;
+      const sense = perColumn((rb, j) => rb.senseVarianceN[j] * k(rb, j) * k(rb, j));
+      let sd: string;
+      if (variance === 'none') {
+        sd = perColumn((rb, j) => Math.sqrt(rb.senseVarianceN[j] * k(rb, j) * k(rb, j)));
+      } else {
+        const vSq = b.op('Mul', [v, v]);
+        let readVariance: string;
+        if (variance === 'row') {
+          // Σ over each band's rows of V²·σ²_row: one [fanIn, bands] matrix, then codes² per column.
+          const m = new Float32Array(fanIn * n);
+          bands.forEach((rb, a) => rb.gSqRow!.forEach((q, r) => (m[(rb.row0 + r) * n + a] = q * g2)));
+          const perBand = b.op('Reshape', [b.op('MatMul', [vSq, b.constant(m, [fanIn, n])]), b.int64([0, n, 1])]);
+          readVariance = b.op('Mul', [perBand, perColumn((rb, j) => k(rb, j) * k(rb, j))]);
+        } else {
+          readVariance = stacked(vSq, (rb) => this.bandArray(rb, `sq:${gain}`, () => rb.gSq!.map((q, i) => q * g2 * k(rb, i % fanOut) * k(rb, i % fanOut))));
+        }
+        sd = b.op('Sqrt', [b.op('Add', [readVariance, sense])]);
+      }
+      current = b.op('Add', [current, b.op('Mul', [sd, eps])]);
+    }
+    if (levels) {
+      const perCode = perColumn((rb, j) => rb.adcUnitsPerCode[j] * (outGain ? outGain[j] : 1));
+      current = b.op('Mul', [b.op('Round', [b.op('Clip', [current, b.scalar(-levels), b.scalar(levels)])]), perCode]);
+    }
+    return b.op('ReduceSum', [current, b.int64([1])], { keepdims: int(0) });
+  }
+
   /** A programmed dense MVM: `x` [N, …, fanIn] (IR layout) → [N, …, fanOut]. */
   private deviceMvm(
     layer: ProgrammedLayer,
@@ -801,10 +888,15 @@ class Lowering {
     const adcClipped: string[] = [];
     const energyUnits: string[] = [];
     const nonZero: string[] = [];
+    const stacked = !counting && yDims.length === 1 ? this.stackable(layer) : null;
     const cycles = planes.map((p, t) => {
-      const vSq = needSq ? b.op('Mul', [p, p]) : '';
       // Each DAC cycle draws its own noise (as analogMvm: rng.fold('cycle').fold(t)).
       const cycleKey = serial ? [...key, 'cycle', t] : key;
+      if (stacked) {
+        const sum = this.stackedBands(layer, stacked, p, cycleKey, gain, outGain);
+        return encoding.kind === 'bitSerial' ? b.op('Mul', [sum, b.scalar(2 ** t / bitSerialLevels(encoding.bits))]) : sum;
+      }
+      const vSq = needSq ? b.op('Mul', [p, p]) : '';
       const parts = layer.rowBlocks.map((rb, a) => {
         const single = layer.rowBlocks.length === 1;
         const cut = (u: string) => (single ? u : b.op('Slice', [u, b.int64([rb.row0]), b.int64([rb.row0 + rb.rows]), b.int64([-1])]));
@@ -843,6 +935,59 @@ class Lowering {
     }
     if (outGain) return this.sumBands(cycles);
     return b.op('Mul', [b.op('Mul', [this.sumBands(cycles), scale()]), b.constant(layer.outputScale, [fanOut])]);
+  }
+
+  /**
+   * Σ v² over each row band's rows at every output position of a convolution, from
+   * `vSq` [N, cIn, H, W] (the squared DAC output): `[N, bands, oh, ow]`, channel a for
+   * band a. Each band's rows are whole channels plus at most a partial first and last
+   * one, so a 1×1 Conv reduces `vSq` to those channel sums (one output per distinct
+   * set), and one small Conv sums each band's window positions over them. It replaces
+   * a one-output Conv over each band's channels, which onnxruntime pads to a block of
+   * 16 outputs: half the band's own product on the zoo CNN-6.
+   */
+  private bandRowSquares(
+    vSq: string,
+    layer: ProgrammedLayer,
+    cIn: number,
+    geom: { kh: number; kw: number; strides: readonly [number, number]; dilations: readonly [number, number]; pads: readonly [number, number, number, number] },
+  ): string {
+    const b = this.b;
+    const { kh, kw } = geom;
+    const khw = kh * kw;
+    /** The channel sets the 1×1 Conv sums (`c0..c1-1`), keyed `c0:c1`. */
+    const sets = new Map<string, number>();
+    const setOf = (c0: number, c1: number) => {
+      const key = `${c0}:${c1}`;
+      if (!sets.has(key)) sets.set(key, sets.size);
+      return sets.get(key)!;
+    };
+    /** Per band: (channel set, window positions [p0, p1) it counts). */
+    const terms = layer.rowBlocks.map((rb) => {
+      const end = rb.row0 + rb.rows;
+      const fullFirst = Math.ceil(rb.row0 / khw);
+      const fullEnd = Math.floor(end / khw);
+      const t: Array<{ set: number; p0: number; p1: number }> = [];
+      if (fullEnd > fullFirst) t.push({ set: setOf(fullFirst, fullEnd), p0: 0, p1: khw });
+      const first = rb.row0 % khw !== 0 ? Math.floor(rb.row0 / khw) : -1;
+      if (first >= 0) t.push({ set: setOf(first, first + 1), p0: rb.row0 % khw, p1: Math.min(khw, (rb.row0 % khw) + rb.rows) });
+      // A band inside one channel is all in its first partial.
+      if (end % khw !== 0 && fullEnd !== first) t.push({ set: setOf(fullEnd, fullEnd + 1), p0: 0, p1: end % khw });
+      return t;
+    });
+    const k = sets.size;
+    const reduce = new Float32Array(k * cIn);
+    for (const [key, i] of sets) {
+      const [c0, c1] = key.split(':').map(Number);
+      reduce.fill(1, i * cIn + c0, i * cIn + c1);
+    }
+    const sums = b.op('Conv', [vSq, b.constant(reduce, [k, cIn, 1, 1])]);
+    const window = new Float32Array(terms.length * k * khw);
+    terms.forEach((t, a) => {
+      for (const q of t) window.fill(1, (a * k + q.set) * khw + q.p0, (a * k + q.set) * khw + q.p1);
+    });
+    const attrs = { kernel_shape: ints([kh, kw]), strides: ints(geom.strides), dilations: ints(geom.dilations), pads: ints(geom.pads) };
+    return b.op('Conv', [sums, b.constant(window, [terms.length, k, kh, kw])], attrs);
   }
 
   /** A programmed convolution group: `x` [N, cIn, H, W] → [N, fanOut, oh, ow]. */
@@ -898,6 +1043,8 @@ class Lowering {
       gain = dac.gain;
       const planes = encoding.kind === 'bitSerial' ? this.bitPlanes(dac.v, encoding.bits) : [dac.v];
       const planesSq = needSq ? planes.map((p) => b.op('Mul', [p, p])) : [];
+      /** Per DAC cycle, every band's Σ v² (see {@link bandRowSquares}), made when a band first needs it. */
+      const rowSquares: string[] = [];
       const convAttrs = { kernel_shape: ints([kh, kw]), strides: ints(strides), dilations: ints(dilations), pads: ints(pads) };
       if (counting) {
         // Per patch element, as the tfjs engine counts on its im2col rows: a ones kernel over the window.
@@ -906,16 +1053,14 @@ class Lowering {
         for (const p of planes) nonZeroParts.push(this.total(b.op('Conv', [this.beyond(p, 0), ones], convAttrs)));
       }
       currents = layer.rowBlocks.map((rb, a) => {
-        const cFirst = Math.floor(rb.row0 / khw);
-        const cLast = Math.floor((rb.row0 + rb.rows - 1) / khw);
-        const nc = cLast - cFirst + 1;
+        const [cFirst, nc] = bandChannels(Math.floor(rb.row0 / khw), Math.floor((rb.row0 + rb.rows - 1) / khw), cIn);
         const whole = cFirst === 0 && nc === cIn;
-        const cut = (t: string) => (whole ? t : b.op('Slice', [t, b.int64([cFirst]), b.int64([cLast + 1]), b.int64([1])]));
+        const cut = (t: string) => (whole ? t : b.op('Slice', [t, b.int64([cFirst]), b.int64([cFirst + nc]), b.int64([1])]));
         const kernels = new Map<Float32Array, string>();
         const kernelOf = (g: Float32Array, cols: number) => {
           let name = kernels.get(g);
           if (name) return name;
-          // Rows of the band outside it (partial first/last channel) stay zero.
+          // Kernel rows outside the band (its partial first and last channels, the alignment's extra channels) stay zero.
           const k = new Float32Array(cols * nc * khw);
           for (let r = 0; r < rb.rows; r++) {
             const row = rb.row0 + r;
@@ -940,7 +1085,21 @@ class Lowering {
           const va = cut(p);
           const vaSq = needSq ? cut(planesSq[t]) : '';
           if (counting) energyUnits.push(this.total(b.op('Conv', [vaSq, rowGConst], convAttrs)));
-          return this.bandCurrent(layer, rb, (g, sq, cols) => b.op('Conv', [sq ? vaSq : va, kernelOf(g, cols)], convAttrs), col, [...cycleKey(t), a], noiseDims, gain, outGain, counting ? adcClipped : undefined);
+          return this.bandCurrent(
+            layer,
+            rb,
+            (g, sq, cols) => b.op('Conv', [sq ? vaSq : va, kernelOf(g, cols)], convAttrs),
+            col,
+            [...cycleKey(t), a],
+            noiseDims,
+            gain,
+            outGain,
+            counting ? adcClipped : undefined,
+            () => {
+              const all = (rowSquares[t] ??= this.bandRowSquares(planesSq[t], layer, cIn, geom));
+              return layer.rowBlocks.length === 1 ? all : b.op('Slice', [all, b.int64([a]), b.int64([a + 1]), b.int64([1])]);
+            },
+          );
         });
       });
     } else {
@@ -1028,6 +1187,29 @@ class Lowering {
     if (outGain) return this.sumBands(cycles);
     return b.op('Mul', [b.op('Mul', [this.sumBands(cycles), scale()]), col(layer.outputScale)]);
   }
+}
+
+/**
+ * Channel counts onnxruntime's fast (NCHWc) Conv takes: fewer than its block or a
+ * multiple of it (8 with AVX2, 16 with AVX-512; `MlasNchwcGetBlockSize`). Any other
+ * count falls back to im2col and GEMM, 13× slower per MAC on the zoo CNN-6's
+ * 29-channel bands.
+ */
+export const BAND_CHANNEL_ALIGNMENT = 16;
+
+/**
+ * The input channels `[first, first + count)` a row band's Conv reads: the band's
+ * channels `[cFirst, cLast]`, widened (its kernel is zero on the extra channels) to
+ * a count onnxruntime's NCHWc Conv takes (see {@link BAND_CHANNEL_ALIGNMENT}) where
+ * the image has that many, else as they are.
+ */
+export function bandChannels(cFirst: number, cLast: number, cIn: number): [number, number] {
+  const q = BAND_CHANNEL_ALIGNMENT;
+  const count = cLast - cFirst + 1;
+  const wide = Math.ceil(count / q) * q;
+  if (count < q || wide > cIn) return [cFirst, count];
+  // Where the band starts, unless the image ends first.
+  return [Math.min(cFirst, cIn - wide), wide];
 }
 
 /** Lower `graph` (verified, shapes inferred) for one kind of execution. */
