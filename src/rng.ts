@@ -178,7 +178,6 @@ export const LEGACY_NOISE_GENERATOR = 'xoshiro128**/ziggurat128';
 /** The ziggurat's radius: draws beyond ±R come from its tail sampler (for tests). */
 export const ZIGGURAT_TAIL_RADIUS = ZIG_R;
 
-
 /** One xoshiro128** step of the state in `st[at .. at + 3]`; returns its output as an int32. */
 function xoshiroNext(st: Int32Array, at: number): number {
   const s0 = st[at];

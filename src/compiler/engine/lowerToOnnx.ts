@@ -834,10 +834,11 @@ class Lowering {
     if (variance !== 'none' || d.senseNoiseRelStd > 0) {
       const eps = this.noiseInput(bands.map((_, a) => [...key, a]), fanOut, [n, fanOut], 1);
       const g2 = gain * gain;
-      const sense = perColumn((rb, j) => rb.senseVarianceN[j] * k(rb, j) * k(rb, j));
+      /** The sensing variance in codes² (units² without an ADC). */
+      const sense = (rb: RowBlock, j: number) => rb.senseVarianceN[j] * k(rb, j) * k(rb, j);
       let sd: string;
       if (variance === 'none') {
-        sd = perColumn((rb, j) => Math.sqrt(rb.senseVarianceN[j] * k(rb, j) * k(rb, j)));
+        sd = perColumn((rb, j) => Math.sqrt(sense(rb, j)));
       } else {
         const vSq = b.op('Mul', [v, v]);
         let readVariance: string;
@@ -850,7 +851,7 @@ class Lowering {
         } else {
           readVariance = stacked(vSq, (rb) => this.bandArray(rb, `sq:${gain}`, () => rb.gSq!.map((q, i) => q * g2 * k(rb, i % fanOut) * k(rb, i % fanOut))));
         }
-        sd = b.op('Sqrt', [b.op('Add', [readVariance, sense])]);
+        sd = b.op('Sqrt', [b.op('Add', [readVariance, perColumn(sense)])]);
       }
       current = b.op('Add', [current, b.op('Mul', [sd, eps])]);
     }
@@ -955,12 +956,11 @@ class Lowering {
     const b = this.b;
     const { kh, kw } = geom;
     const khw = kh * kw;
-    /** The channel sets the 1×1 Conv sums (`c0..c1-1`), keyed `c0:c1`. */
-    const sets = new Map<string, number>();
+    /** The channel ranges [c0, c1) the 1×1 Conv sums, one output each. */
+    const sets: Array<readonly [number, number]> = [];
     const setOf = (c0: number, c1: number) => {
-      const key = `${c0}:${c1}`;
-      if (!sets.has(key)) sets.set(key, sets.size);
-      return sets.get(key)!;
+      const i = sets.findIndex(([a, z]) => a === c0 && z === c1);
+      return i >= 0 ? i : sets.push([c0, c1]) - 1;
     };
     /** Per band: (channel set, window positions [p0, p1) it counts). */
     const terms = layer.rowBlocks.map((rb) => {
@@ -975,12 +975,9 @@ class Lowering {
       if (end % khw !== 0 && fullEnd !== first) t.push({ set: setOf(fullEnd, fullEnd + 1), p0: 0, p1: end % khw });
       return t;
     });
-    const k = sets.size;
+    const k = sets.length;
     const reduce = new Float32Array(k * cIn);
-    for (const [key, i] of sets) {
-      const [c0, c1] = key.split(':').map(Number);
-      reduce.fill(1, i * cIn + c0, i * cIn + c1);
-    }
+    sets.forEach(([c0, c1], i) => reduce.fill(1, i * cIn + c0, i * cIn + c1));
     const sums = b.op('Conv', [vSq, b.constant(reduce, [k, cIn, 1, 1])]);
     const window = new Float32Array(terms.length * k * khw);
     terms.forEach((t, a) => {
